@@ -1,0 +1,104 @@
+//! Durable records behind one narrow trait: the embedded SQLite store today, PostgreSQL next.
+//!
+//! The store knows nothing of filters. Every write of user data arrives as one `Commit`,
+//! applied in one transaction, so a write is either wholly durable or not at all.
+
+mod sqlite;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Id, Platform, Role, Timestamp, WorkspaceId};
+use crate::model::User;
+
+pub use sqlite::SqliteStore;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Bot {
+    pub id: Id,
+    pub name: String,
+    pub platform: Platform,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Agent {
+    pub id: Id,
+    pub name: String,
+    pub email: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// A saved segment; `definition` is the JSON body it was created with (validated by `query::segment`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SegmentRecord {
+    pub id: Id,
+    pub definition: serde_json::Value,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug)]
+pub struct Token {
+    pub id: String,
+    pub workspace_id: WorkspaceId,
+    pub workspace: String,
+    pub role: Role,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked: bool,
+}
+
+/// Everything one write changes, committed in one transaction.
+#[derive(Default, Debug)]
+pub struct Commit {
+    /// New or changed users, whole documents.
+    pub upsert: Vec<User>,
+    /// Users erased for good.
+    pub delete: Vec<Id>,
+    /// Event ids applied by this write, remembered for idempotency.
+    pub event_ids: Vec<String>,
+}
+
+impl Commit {
+    pub fn is_empty(&self) -> bool {
+        self.upsert.is_empty() && self.delete.is_empty() && self.event_ids.is_empty()
+    }
+}
+
+pub type StoreResult<T> = anyhow::Result<T>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // Workspaces and tokens.
+    async fn ensure_workspace(&self, name: &str) -> StoreResult<WorkspaceId>;
+    async fn workspaces(&self) -> StoreResult<Vec<(WorkspaceId, String)>>;
+    /// Stores a token by the hash of its secret.
+    async fn create_token(&self, workspace: WorkspaceId, id: &str, secret_hash: &str, role: Role) -> StoreResult<()>;
+    async fn token_by_hash(&self, secret_hash: &str) -> StoreResult<Option<Token>>;
+    async fn tokens(&self, workspace: Option<&str>) -> StoreResult<Vec<Token>>;
+    /// Revokes the token with this id or secret hash; false when there is none.
+    async fn revoke_token(&self, id_or_hash: &str) -> StoreResult<bool>;
+    async fn touch_token(&self, id: &str, at: Timestamp) -> StoreResult<()>;
+
+    // The workspace's catalog.
+    async fn insert_bot(&self, workspace: WorkspaceId, bot: &Bot) -> StoreResult<()>;
+    async fn bots(&self, workspace: WorkspaceId) -> StoreResult<Vec<Bot>>;
+    async fn insert_agent(&self, workspace: WorkspaceId, agent: &Agent) -> StoreResult<()>;
+    async fn agents(&self, workspace: WorkspaceId) -> StoreResult<Vec<Agent>>;
+    async fn insert_segment(&self, workspace: WorkspaceId, segment: &SegmentRecord) -> StoreResult<()>;
+    async fn segments(&self, workspace: WorkspaceId) -> StoreResult<Vec<SegmentRecord>>;
+    async fn delete_segment(&self, workspace: WorkspaceId, id: Id) -> StoreResult<bool>;
+
+    // Users.
+    /// Every user of the workspace, in batches, for rebuilding the engine.
+    async fn scan_users(
+        &self,
+        workspace: WorkspaceId,
+        each_batch: &mut (dyn FnMut(Vec<User>) + Send),
+    ) -> StoreResult<()>;
+    /// The documents of these users, in the order asked; missing ones are left out.
+    async fn users(&self, workspace: WorkspaceId, ids: &[Id]) -> StoreResult<Vec<User>>;
+    /// Which of these event ids were already applied.
+    async fn seen_event_ids(&self, workspace: WorkspaceId, event_ids: &[String]) -> StoreResult<Vec<String>>;
+    async fn commit(&self, workspace: WorkspaceId, commit: &Commit) -> StoreResult<()>;
+}
