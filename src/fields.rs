@@ -161,7 +161,7 @@ impl<'a> Fields<'a> {
     }
 
     /// Reports every key that no reader asked for.
-    pub fn finish(self, problems: &mut Problems) {
+    pub fn finish(&self, problems: &mut Problems) {
         for key in self.map.keys() {
             if !self.taken.contains(&key.as_str()) {
                 problems.add(&join(&self.path, key), "unknown field");

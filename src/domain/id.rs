@@ -34,6 +34,10 @@ impl Id {
         Some(Id(bytes))
     }
 
+    pub fn as_bytes(&self) -> &[u8; 12] {
+        &self.0
+    }
+
     pub fn from_bytes(bytes: [u8; 12]) -> Id {
         Id(bytes)
     }

@@ -209,12 +209,14 @@ fn read_digits_text(value: &Value, path: &str, problems: &mut Problems) -> Optio
 }
 
 fn read_phone(value: &Value, path: &str, problems: &mut Problems) -> Option<Phone> {
+    let before = problems.len();
     let mut phone = Fields::of(value, path, problems)?;
     let number = phone.field("number", problems, read_digits_text);
     let prefix = phone.field("prefix", problems, read_digits_text);
     phone.finish(problems);
     let number = match number {
         Field::Set(n) if !n.is_empty() => n,
+        Field::Missing if problems.len() > before => return None,
         Field::Set(_) | Field::Missing | Field::Null => {
             problems.add(&crate::fields::join(path, "number"), "is required when a phone is given");
             return None;

@@ -61,7 +61,7 @@ pub struct TextSearch {
 }
 
 impl Filter {
-    pub fn not(filter: Filter) -> Filter {
+    pub fn negate(filter: Filter) -> Filter {
         Filter::Not(Box::new(filter))
     }
 
@@ -70,7 +70,7 @@ impl Filter {
         if wanted {
             filter
         } else {
-            Filter::not(filter)
+            Filter::negate(filter)
         }
     }
 }

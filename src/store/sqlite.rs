@@ -1,2 +1,407 @@
-//! The embedded store: one SQLite file in WAL mode.
-pub struct SqliteStore;
+//! The embedded store: one SQLite file in WAL mode, written with synchronous=FULL so that a
+//! committed write survives a crash of the process or the machine.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use async_trait::async_trait;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+
+use super::{Agent, Bot, Commit, SegmentRecord, Store, StoreResult, Token};
+use crate::domain::{Id, Platform, Role, Timestamp, WorkspaceId};
+use crate::model::User;
+
+/// Versioned migrations, applied in order on open.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/sqlite_001_init.sql"))];
+
+/// Users read per batch when the engine is rebuilt.
+const SCAN_BATCH: usize = 10_000;
+
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let current: i64 = tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        tx.execute_batch(sql).with_context(|| format!("migration {version}"))?;
+        tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)", params![version, Timestamp::now().0])?;
+        tracing::info!(version, "applied store migration");
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn encode(user: &User) -> anyhow::Result<Vec<u8>> {
+    Ok(rmp_serde::to_vec_named(user)?)
+}
+
+fn decode(bytes: &[u8]) -> anyhow::Result<User> {
+    Ok(rmp_serde::from_slice(bytes)?)
+}
+
+fn parse_id(text: String) -> rusqlite::Result<Id> {
+    Id::parse(&text).ok_or_else(|| rusqlite::Error::InvalidColumnType(0, "id".into(), rusqlite::types::Type::Text))
+}
+
+fn token_from_row(row: &rusqlite::Row) -> rusqlite::Result<Token> {
+    let role: String = row.get(3)?;
+    Ok(Token {
+        id: row.get(0)?,
+        workspace_id: row.get(1)?,
+        workspace: row.get(2)?,
+        role: Role::parse(&role).unwrap_or(Role::Agent),
+        created_at: Timestamp(row.get(4)?),
+        last_used_at: row.get::<_, Option<i64>>(5)?.map(Timestamp),
+        revoked: row.get::<_, Option<i64>>(6)?.is_some(),
+    })
+}
+
+const TOKEN_COLUMNS: &str =
+    "t.id, t.workspace_id, w.name, t.role, t.created_at, t.last_used_at, t.revoked_at FROM tokens t JOIN workspaces w ON w.id = t.workspace_id";
+
+impl SqliteStore {
+    /// Opens (creating it and its folder if needed) and migrates the store at `path`.
+    pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let mut writer = open_connection(path).with_context(|| format!("opening {}", path.display()))?;
+        migrate(&mut writer)?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) }),
+        })
+    }
+
+    /// Runs `work` with the writer connection on a blocking thread.
+    async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> anyhow::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner.writer.lock().map_err(|_| anyhow::anyhow!("store writer poisoned"))?;
+            work(&mut conn)
+        })
+        .await?
+    }
+
+    /// Runs `work` with a pooled reader connection on a blocking thread.
+    async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> anyhow::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().map_err(|_| anyhow::anyhow!("store pool poisoned"))?.pop();
+            let mut conn = match pooled {
+                Some(conn) => conn,
+                None => open_connection(&inner.path)?,
+            };
+            let result = work(&mut conn);
+            if let Ok(mut readers) = inner.readers.lock() {
+                readers.push(conn);
+            }
+            result
+        })
+        .await?
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ensure_workspace(&self, name: &str) -> StoreResult<WorkspaceId> {
+        let name = name.to_string();
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO workspaces (name, created_at) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+                params![name, Timestamp::now().0],
+            )?;
+            Ok(conn.query_row("SELECT id FROM workspaces WHERE name = ?1", [name], |r| r.get(0))?)
+        })
+        .await
+    }
+
+    async fn workspaces(&self) -> StoreResult<Vec<(WorkspaceId, String)>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare("SELECT id, name FROM workspaces ORDER BY id")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn create_token(&self, workspace: WorkspaceId, id: &str, secret_hash: &str, role: Role) -> StoreResult<()> {
+        let (id, hash) = (id.to_string(), secret_hash.to_string());
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO tokens (id, workspace_id, secret_hash, role, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, workspace, hash, role.as_str(), Timestamp::now().0],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn token_by_hash(&self, secret_hash: &str) -> StoreResult<Option<Token>> {
+        let hash = secret_hash.to_string();
+        self.read(move |conn| {
+            let sql = format!("SELECT {TOKEN_COLUMNS} WHERE t.secret_hash = ?1");
+            Ok(conn.query_row(&sql, [hash], token_from_row).optional()?)
+        })
+        .await
+    }
+
+    async fn tokens(&self, workspace: Option<&str>) -> StoreResult<Vec<Token>> {
+        let workspace = workspace.map(str::to_string);
+        self.read(move |conn| {
+            let sql = format!("SELECT {TOKEN_COLUMNS} WHERE ?1 IS NULL OR w.name = ?1 ORDER BY t.created_at, t.id");
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map([workspace], token_from_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn revoke_token(&self, id_or_hash: &str) -> StoreResult<bool> {
+        let key = id_or_hash.to_string();
+        self.write(move |conn| {
+            let changed = conn.execute(
+                "UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1 OR secret_hash = ?1",
+                params![key, Timestamp::now().0],
+            )?;
+            Ok(changed > 0)
+        })
+        .await
+    }
+
+    async fn touch_token(&self, id: &str, at: Timestamp) -> StoreResult<()> {
+        let id = id.to_string();
+        self.write(move |conn| {
+            conn.execute("UPDATE tokens SET last_used_at = ?2 WHERE id = ?1", params![id, at.0])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn insert_bot(&self, workspace: WorkspaceId, bot: &Bot) -> StoreResult<()> {
+        let bot = bot.clone();
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO bots (workspace_id, id, name, platform, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![workspace, bot.id.to_string(), bot.name, bot.platform.as_str(), bot.created_at.0],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn bots(&self, workspace: WorkspaceId) -> StoreResult<Vec<Bot>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT id, name, platform, created_at FROM bots WHERE workspace_id = ?1 ORDER BY created_at, id",
+            )?;
+            let rows = stmt.query_map([workspace], |r| {
+                let platform: String = r.get(2)?;
+                Ok(Bot {
+                    id: parse_id(r.get(0)?)?,
+                    name: r.get(1)?,
+                    platform: Platform::parse(&platform).unwrap_or(Platform::Website),
+                    created_at: Timestamp(r.get(3)?),
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn insert_agent(&self, workspace: WorkspaceId, agent: &Agent) -> StoreResult<()> {
+        let agent = agent.clone();
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO agents (workspace_id, id, name, email, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![workspace, agent.id.to_string(), agent.name, agent.email, agent.created_at.0],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn agents(&self, workspace: WorkspaceId) -> StoreResult<Vec<Agent>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT id, name, email, created_at FROM agents WHERE workspace_id = ?1 ORDER BY created_at, id",
+            )?;
+            let rows = stmt.query_map([workspace], |r| {
+                Ok(Agent {
+                    id: parse_id(r.get(0)?)?,
+                    name: r.get(1)?,
+                    email: r.get(2)?,
+                    created_at: Timestamp(r.get(3)?),
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn insert_segment(&self, workspace: WorkspaceId, segment: &SegmentRecord) -> StoreResult<()> {
+        let segment = segment.clone();
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO segments (workspace_id, id, definition, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![workspace, segment.id.to_string(), segment.definition.to_string(), segment.created_at.0],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn segments(&self, workspace: WorkspaceId) -> StoreResult<Vec<SegmentRecord>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT id, definition, created_at FROM segments WHERE workspace_id = ?1 ORDER BY created_at, id",
+            )?;
+            let rows = stmt.query_map([workspace], |r| Ok((parse_id(r.get(0)?)?, r.get::<_, String>(1)?, r.get(2)?)))?;
+            let mut segments = Vec::new();
+            for row in rows {
+                let (id, definition, created_at) = row?;
+                segments.push(SegmentRecord { id, definition: serde_json::from_str(&definition)?, created_at: Timestamp(created_at) });
+            }
+            Ok(segments)
+        })
+        .await
+    }
+
+    async fn delete_segment(&self, workspace: WorkspaceId, id: Id) -> StoreResult<bool> {
+        self.write(move |conn| {
+            let deleted =
+                conn.execute("DELETE FROM segments WHERE workspace_id = ?1 AND id = ?2", params![workspace, id.to_string()])?;
+            Ok(deleted > 0)
+        })
+        .await
+    }
+
+    async fn scan_users(
+        &self,
+        workspace: WorkspaceId,
+        each_batch: &mut (dyn FnMut(Vec<User>) + Send),
+    ) -> StoreResult<()> {
+        // Keyset pagination keeps each read short, so writers are never blocked for long.
+        let mut after: Vec<u8> = Vec::new();
+        loop {
+            let from = after.clone();
+            let batch = self
+                .read(move |conn| {
+                    let mut stmt = conn.prepare_cached(
+                        "SELECT id, doc FROM users WHERE workspace_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+                    )?;
+                    let mut rows = stmt.query(params![workspace, from, SCAN_BATCH as i64])?;
+                    let mut users = Vec::with_capacity(SCAN_BATCH);
+                    let mut last = Vec::new();
+                    while let Some(row) = rows.next()? {
+                        last = row.get::<_, Vec<u8>>(0)?;
+                        users.push(decode(row.get_ref(1)?.as_blob()?)?);
+                    }
+                    Ok((users, last))
+                })
+                .await?;
+            let (users, last) = batch;
+            let done = users.len() < SCAN_BATCH;
+            after = last;
+            each_batch(users);
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn users(&self, workspace: WorkspaceId, ids: &[Id]) -> StoreResult<Vec<User>> {
+        let ids = ids.to_vec();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT doc FROM users WHERE workspace_id = ?1 AND id = ?2")?;
+            let mut users = Vec::with_capacity(ids.len());
+            for id in ids {
+                let doc: Option<Vec<u8>> =
+                    stmt.query_row(params![workspace, &id.as_bytes()[..]], |r| r.get(0)).optional()?;
+                if let Some(doc) = doc {
+                    users.push(decode(&doc)?);
+                }
+            }
+            Ok(users)
+        })
+        .await
+    }
+
+    async fn seen_event_ids(&self, workspace: WorkspaceId, event_ids: &[String]) -> StoreResult<Vec<String>> {
+        if event_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let event_ids = event_ids.to_vec();
+        self.read(move |conn| {
+            let mut seen = Vec::new();
+            for chunk in event_ids.chunks(500) {
+                let marks = vec!["?"; chunk.len()].join(",");
+                let sql = format!("SELECT event_id FROM event_ids WHERE workspace_id = {workspace} AND event_id IN ({marks})");
+                let mut stmt = conn.prepare(&sql)?;
+                let rows = stmt.query_map(params_from_iter(chunk.iter()), |r| r.get::<_, String>(0))?;
+                for row in rows {
+                    seen.push(row?);
+                }
+            }
+            Ok(seen)
+        })
+        .await
+    }
+
+    async fn commit(&self, workspace: WorkspaceId, commit: &Commit) -> StoreResult<()> {
+        if commit.is_empty() {
+            return Ok(());
+        }
+        let docs: Vec<(Id, Vec<u8>)> =
+            commit.upsert.iter().map(|u| Ok((u.id, encode(u)?))).collect::<anyhow::Result<_>>()?;
+        let deletes = commit.delete.clone();
+        let event_ids = commit.event_ids.clone();
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            {
+                let mut upsert = tx.prepare_cached(
+                    "INSERT INTO users (workspace_id, id, doc) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (workspace_id, id) DO UPDATE SET doc = excluded.doc",
+                )?;
+                for (id, doc) in &docs {
+                    upsert.execute(params![workspace, &id.as_bytes()[..], doc])?;
+                }
+                let mut delete = tx.prepare_cached("DELETE FROM users WHERE workspace_id = ?1 AND id = ?2")?;
+                for id in &deletes {
+                    delete.execute(params![workspace, &id.as_bytes()[..]])?;
+                }
+                let mut remember =
+                    tx.prepare_cached("INSERT OR IGNORE INTO event_ids (workspace_id, event_id) VALUES (?1, ?2)")?;
+                for event_id in &event_ids {
+                    remember.execute(params![workspace, event_id])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+}

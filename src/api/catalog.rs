@@ -1,0 +1,55 @@
+//! /inbox/bots, /inbox/agents and /inbox/segments.
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::{delete, get};
+use axum::Router;
+use serde_json::Value;
+
+use super::envelope::ok;
+use super::extract::{Auth, JsonBody, PathId};
+use super::AppState;
+use crate::error::Result;
+use crate::service::catalog;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/inbox/bots", get(list_bots).post(create_bot))
+        .route("/inbox/agents", get(list_agents).post(create_agent))
+        .route("/inbox/segments", get(list_segments).post(create_segment))
+        .route("/inbox/segments/{id}", delete(delete_segment))
+}
+
+async fn list_bots(auth: Auth) -> Response {
+    let bots = auth.workspace.catalog.read().bots.iter().map(catalog::bot_json).collect();
+    ok(Value::Array(bots))
+}
+
+async fn create_bot(State(state): State<AppState>, auth: Auth, JsonBody(body): JsonBody) -> Result<Response> {
+    auth.require_admin("creating a bot")?;
+    Ok(ok(catalog::create_bot(&state.app, &auth.workspace, &body).await?))
+}
+
+async fn list_agents(auth: Auth) -> Response {
+    let agents = auth.workspace.catalog.read().agents.iter().map(catalog::agent_json).collect();
+    ok(Value::Array(agents))
+}
+
+async fn create_agent(State(state): State<AppState>, auth: Auth, JsonBody(body): JsonBody) -> Result<Response> {
+    auth.require_admin("creating an agent")?;
+    Ok(ok(catalog::create_agent(&state.app, &auth.workspace, &body).await?))
+}
+
+async fn list_segments(auth: Auth) -> Response {
+    ok(Value::Array(catalog::list_segments(&auth.workspace)))
+}
+
+async fn create_segment(State(state): State<AppState>, auth: Auth, JsonBody(body): JsonBody) -> Result<Response> {
+    auth.require_admin("segment management")?;
+    Ok(ok(catalog::create_segment(&state.app, &auth.workspace, &body).await?))
+}
+
+async fn delete_segment(State(state): State<AppState>, auth: Auth, PathId(id): PathId) -> Result<Response> {
+    auth.require_admin("segment management")?;
+    Ok(ok(catalog::delete_segment(&state.app, &auth.workspace, id).await?))
+}

@@ -1,0 +1,326 @@
+//! Events that bots and channels report: messages, presence, orders, live chat, reads.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{json, Value};
+
+use super::{commit, load_users, now, App, Workspace};
+use crate::domain::{phone_digits, Id, Platform, Sender, Timestamp};
+use crate::error::{Error, Result};
+use crate::fields::{read_bool, read_id, read_number, read_string, read_text, read_timestamp, type_name, Fields, Problems};
+use crate::limits::{MAX_EVENTS, MAX_LONG_TEXT, MAX_SHORT_TEXT};
+use crate::model::{Message, Orders, Presence, User};
+use crate::store::Commit;
+
+#[derive(Clone, Debug)]
+enum Subject {
+    User(Id),
+    Visitor { platform: Platform, bot: Id, external_id: String },
+}
+
+#[derive(Clone, Debug)]
+enum Kind {
+    Message { by: Sender, text: String },
+    Presence { online: bool },
+    Order,
+    LiveChat { active: bool },
+    Read,
+}
+
+#[derive(Clone, Debug)]
+struct Event {
+    subject: Subject,
+    kind: Kind,
+    event_id: Option<String>,
+    at: Timestamp,
+}
+
+const KINDS: &str = "message, presence, order, liveChat, read";
+
+fn parse_event(value: &Value, path: &str, received: Timestamp, problems: &mut Problems) -> Option<Event> {
+    let before = problems.len();
+    let mut fields = Fields::of(value, path, problems)?;
+    let kind_name = fields.string("type", problems).value();
+    let user = fields.field("userId", problems, read_id).value();
+    let visitor = fields.raw("visitor").filter(|v| !v.is_null());
+    let event_id = fields.field("eventId", problems, read_text(MAX_SHORT_TEXT)).value();
+    let at = fields.field("at", problems, read_timestamp).value().unwrap_or(received);
+    let kind = match kind_name.as_deref() {
+        Some("message") => {
+            let by = fields.field("by", problems, read_sender).value();
+            let text = fields.field("text", problems, read_text(MAX_LONG_TEXT)).value().unwrap_or_default();
+            if by.is_none() && problems.len() == before {
+                problems.add(&fields.path_of("by"), format!("is required; allowed: {}", Sender::ALLOWED));
+            }
+            by.map(|by| Kind::Message { by, text })
+        }
+        Some("presence") => required_bool(&mut fields, "online", problems).map(|online| Kind::Presence { online }),
+        Some("order") => {
+            let order_id = fields.field("orderId", problems, read_text(MAX_SHORT_TEXT)).value();
+            fields.field("amount", problems, read_number);
+            fields.field("currency", problems, read_text(16));
+            if order_id.is_none_or(|o| o.is_empty()) {
+                problems.add(&fields.path_of("orderId"), "is required");
+            }
+            Some(Kind::Order)
+        }
+        Some("liveChat") => required_bool(&mut fields, "active", problems).map(|active| Kind::LiveChat { active }),
+        Some("read") => Some(Kind::Read),
+        Some(other) => {
+            problems.add(&fields.path_of("type"), format!("{other:?} is not an event type; allowed: {KINDS}"));
+            None
+        }
+        None => {
+            problems.add(&fields.path_of("type"), format!("is required; allowed: {KINDS}"));
+            None
+        }
+    };
+    let subject = match (user, visitor) {
+        (Some(user), None) => Some(Subject::User(user)),
+        (None, Some(visitor)) => {
+            if !matches!(kind, Some(Kind::Message { .. })) && kind.is_some() {
+                problems.add(&fields.path_of("visitor"), "names a user only in message events; use userId");
+            }
+            parse_visitor(visitor, &fields.path_of("visitor"), problems)
+        }
+        (Some(_), Some(_)) => {
+            problems.add(fields.path(), "names its user by userId or visitor, not both");
+            None
+        }
+        (None, None) if problems.len() == before => {
+            problems.add(&fields.path_of("userId"), "is required (or visitor, for message events)");
+            None
+        }
+        (None, None) => None,
+    };
+    fields.finish(problems);
+    match (subject, kind) {
+        (Some(subject), Some(kind)) if problems.len() == before => Some(Event { subject, kind, event_id, at }),
+        _ => None,
+    }
+}
+
+fn read_sender(value: &Value, path: &str, problems: &mut Problems) -> Option<Sender> {
+    let text = read_string(value, path, problems)?;
+    let sender = Sender::parse(&text);
+    if sender.is_none() {
+        problems.add(path, format!("{text:?} is not allowed; allowed: {}", Sender::ALLOWED));
+    }
+    sender
+}
+
+fn required_bool(fields: &mut Fields, key: &'static str, problems: &mut Problems) -> Option<bool> {
+    let value = fields.field(key, problems, read_bool).value();
+    if value.is_none() {
+        problems.add(&fields.path_of(key), "is required and must be a boolean");
+    }
+    value
+}
+
+fn parse_visitor(value: &Value, path: &str, problems: &mut Problems) -> Option<Subject> {
+    let mut fields = Fields::of(value, path, problems)?;
+    let platform = fields.string("platform", problems).value();
+    let bot = fields.field("botId", problems, read_id).value();
+    let external_id = fields.field("externalId", problems, read_text(MAX_SHORT_TEXT)).value();
+    fields.finish(problems);
+    let platform = match platform.as_deref().map(|p| (p, Platform::parse(p))) {
+        Some((_, Some(platform))) => Some(platform),
+        Some((text, None)) => {
+            problems.add(&fields.path_of("platform"), format!("{text:?} is not a channel; allowed: {}", Platform::ALLOWED));
+            None
+        }
+        None => {
+            problems.add(&fields.path_of("platform"), "is required");
+            None
+        }
+    };
+    if bot.is_none() {
+        problems.add(&fields.path_of("botId"), "is required");
+    }
+    let external_id = external_id.map(|e| e.trim().to_string()).filter(|e| !e.is_empty());
+    let external_id = match (platform, external_id) {
+        (Some(Platform::Whatsapp), Some(e)) => match phone_digits(&e).filter(|d| !d.is_empty()) {
+            Some(digits) => Some(digits),
+            None => {
+                problems.add(&fields.path_of("externalId"), "must be a phone number for WHATSAPP");
+                None
+            }
+        },
+        (_, Some(e)) => Some(e),
+        (_, None) => {
+            problems.add(&fields.path_of("externalId"), "is required and must not be empty");
+            None
+        }
+    };
+    Some(Subject::Visitor { platform: platform?, bot: bot?, external_id: external_id? })
+}
+
+/// A user created by the first message event that names a visitor identity.
+fn new_visitor(platform: Platform, bot: Id, external_id: &str, at: Timestamp) -> User {
+    let mut user = User::new(Id::generate(), at);
+    user.bots[platform.index()] = Some(bot);
+    let profile = &mut user.profile;
+    match platform {
+        Platform::Website => user.uuid = Some(external_id.to_string()),
+        Platform::Whatsapp => profile.whatsapp_number = Some(external_id.to_string()),
+        Platform::Telegram => profile.telegram_user_name = Some(external_id.to_string()),
+        Platform::Facebook => profile.facebook_profile_id = Some(external_id.to_string()),
+    }
+    user
+}
+
+/// Applies one event to a user document.
+fn apply(user: &mut User, event: &Event) {
+    let at = event.at;
+    match &event.kind {
+        Kind::Message { by, text } => {
+            if user.last_message.as_ref().is_none_or(|m| at >= m.at) {
+                user.last_message = Some(Message { text: text.clone(), at, by: *by });
+            }
+            if *by == Sender::User {
+                user.user_interacted = true;
+                user.last_seen_at = Some(user.last_seen_at.map_or(at, |seen| seen.max(at)));
+                user.unread += 1;
+                signal_presence(user, true, at);
+            }
+        }
+        Kind::Presence { online } => signal_presence(user, *online, at),
+        Kind::Order => {
+            let Orders { count, last_at } = &user.orders;
+            user.orders = Orders { count: count + 1, last_at: Some(last_at.map_or(at, |last| last.max(at))) };
+        }
+        Kind::LiveChat { active } => user.is_live_chat_active = *active,
+        Kind::Read => user.unread = 0,
+    }
+}
+
+/// The latest signal by `at` wins; on a tie, the one received last.
+fn signal_presence(user: &mut User, online: bool, at: Timestamp) {
+    if user.presence.is_none_or(|p| at >= p.at) {
+        user.presence = Some(Presence { online, at });
+    }
+}
+
+/// Applies a batch of events (POST /inbox/events).
+pub async fn ingest(app: &App, workspace: &Workspace, body: &Value) -> Result<Value> {
+    let Value::Array(items) = body else {
+        return Err(Error::bad("", format!("must be an array of events, not {}", type_name(body))));
+    };
+    if items.len() > MAX_EVENTS {
+        return Err(Error::bad("", format!("has {} events; at most {MAX_EVENTS} are allowed", items.len())));
+    }
+    let received = now();
+    let parsed: Vec<std::result::Result<Event, Problems>> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let mut problems = Problems::default();
+            parse_event(item, &format!("[{i}]"), received, &mut problems).ok_or(problems)
+        })
+        .collect();
+    let _write = workspace.writer.lock().await;
+    let event_ids: Vec<String> = parsed.iter().flatten().filter_map(|e| e.event_id.clone()).collect();
+    let mut seen: HashSet<String> = app.store.seen_event_ids(workspace.id, &event_ids).await?.into_iter().collect();
+    let wanted: Vec<Id> = {
+        let engine = workspace.engine.read();
+        let mut ids: Vec<Id> = parsed
+            .iter()
+            .flatten()
+            .filter_map(|event| match &event.subject {
+                Subject::User(id) => Some(*id),
+                Subject::Visitor { platform, external_id, .. } => {
+                    engine.identities().by_visitor(*platform, external_id).first().copied()
+                }
+            })
+            .filter(|id| engine.contains(*id))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    let mut users = load_users(&*app.store, workspace, &wanted).await?;
+    let mut created_visitors: HashMap<(Platform, String), Id> = HashMap::new();
+    let mut touched: Vec<Id> = Vec::new();
+    let mut applied_ids = Vec::new();
+    let (mut applied, mut duplicates) = (0, 0);
+    let mut concerned = Vec::with_capacity(parsed.len());
+    let mut rejected = Vec::new();
+    for (i, event) in parsed.into_iter().enumerate() {
+        let event = match event {
+            Ok(event) => event,
+            Err(problems) => {
+                concerned.push(Value::Null);
+                rejected.push(json!({"index": i, "errors": problems.0}));
+                continue;
+            }
+        };
+        let target = {
+            let engine = workspace.engine.read();
+            let catalog = workspace.catalog.read();
+            resolve(&event, &engine, &catalog, &users, &created_visitors)
+        };
+        let id = match target {
+            Ok(Some(id)) => id,
+            Ok(None) => {
+                let Subject::Visitor { platform, bot, external_id } = &event.subject else { continue };
+                if event.event_id.as_ref().is_some_and(|e| seen.contains(e)) {
+                    concerned.push(Value::Null);
+                    duplicates += 1;
+                    continue;
+                }
+                let user = new_visitor(*platform, *bot, external_id, event.at);
+                let id = user.id;
+                created_visitors.insert((*platform, external_id.clone()), id);
+                users.insert(id, user);
+                id
+            }
+            Err(problem) => {
+                concerned.push(Value::Null);
+                rejected.push(json!({"index": i, "errors": [format!("[{i}].{problem}")]}));
+                continue;
+            }
+        };
+        concerned.push(json!(id));
+        if let Some(event_id) = &event.event_id {
+            if !seen.insert(event_id.clone()) {
+                duplicates += 1;
+                continue;
+            }
+            applied_ids.push(event_id.clone());
+        }
+        let Some(user) = users.get_mut(&id) else { continue };
+        apply(user, &event);
+        user.updated_at = received.max(user.updated_at);
+        applied += 1;
+        if !touched.contains(&id) {
+            touched.push(id);
+        }
+    }
+    let upsert = touched.iter().filter_map(|id| users.remove(id)).collect();
+    commit(&*app.store, workspace, Commit { upsert, event_ids: applied_ids, ..Commit::default() }).await?;
+    Ok(json!({"applied": applied, "duplicates": duplicates, "users": concerned, "rejected": rejected}))
+}
+
+/// The user an event concerns: Some(id), None for a visitor to create, or a problem.
+fn resolve(
+    event: &Event,
+    engine: &crate::engine::Engine,
+    catalog: &super::Catalog,
+    users: &HashMap<Id, User>,
+    created: &HashMap<(Platform, String), Id>,
+) -> std::result::Result<Option<Id>, String> {
+    match &event.subject {
+        Subject::User(id) if users.contains_key(id) => Ok(Some(*id)),
+        Subject::User(id) => Err(format!("userId: {id} names no user of this workspace")),
+        Subject::Visitor { platform, bot, external_id } => {
+            if catalog.bot_platform(*bot) != Some(*platform) {
+                return Err(format!("visitor.botId: {bot} names no {} bot of this workspace", platform.as_str()));
+            }
+            if let Some(id) = created.get(&(*platform, external_id.clone())) {
+                return Ok(Some(*id));
+            }
+            let known = engine.identities().by_visitor(*platform, external_id);
+            Ok(known.iter().find(|id| users.contains_key(id)).copied())
+        }
+    }
+}

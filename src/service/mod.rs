@@ -1,0 +1,102 @@
+//! The business rules: every read and write of a workspace, independent of HTTP.
+//!
+//! Every write takes one path: validate, commit one store transaction, then update the
+//! engine from what was committed, all under the workspace's write lock.
+
+pub mod catalog;
+pub mod events;
+pub mod export;
+pub mod import;
+pub mod integrations;
+pub mod users;
+mod workspace;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::domain::{Id, Timestamp, WorkspaceId};
+use crate::error::{Error, Result};
+use crate::fields::Problems;
+use crate::model::User;
+use crate::store::{Commit, Store};
+
+pub use workspace::{Catalog, Workspace};
+
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub presence_window_ms: i64,
+    workspaces: tokio::sync::Mutex<HashMap<WorkspaceId, Arc<Workspace>>>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, presence_window_ms: i64) -> App {
+        App { store, presence_window_ms, workspaces: tokio::sync::Mutex::new(HashMap::new()) }
+    }
+
+    /// The live state of a workspace, loaded from the store on first use.
+    pub async fn workspace(&self, id: WorkspaceId) -> anyhow::Result<Arc<Workspace>> {
+        let mut workspaces = self.workspaces.lock().await;
+        if let Some(workspace) = workspaces.get(&id) {
+            return Ok(workspace.clone());
+        }
+        let workspace = Workspace::load(&*self.store, id, self.presence_window_ms).await?;
+        workspaces.insert(id, workspace.clone());
+        Ok(workspace)
+    }
+
+    /// Loads every workspace, so the first query of each is already fast.
+    pub async fn load_all(&self) -> anyhow::Result<()> {
+        for (id, _) in self.store.workspaces().await? {
+            self.workspace(id).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Commits the changes, then updates the engine from exactly what was committed.
+/// The caller holds the workspace's write lock.
+pub async fn commit(store: &dyn Store, workspace: &Workspace, commit: Commit) -> Result<()> {
+    store.commit(workspace.id, &commit).await?;
+    let mut engine = workspace.engine.write();
+    for user in &commit.upsert {
+        engine.upsert(user);
+    }
+    for id in &commit.delete {
+        engine.remove(*id);
+    }
+    Ok(())
+}
+
+/// The documents of users known to the engine, by id.
+pub async fn load_users(store: &dyn Store, workspace: &Workspace, ids: &[Id]) -> Result<HashMap<Id, User>> {
+    let users = store.users(workspace.id, ids).await?;
+    Ok(users.into_iter().map(|u| (u.id, u)).collect())
+}
+
+/// Checks that a user's bots are bots of the workspace on their channel, and its agent an agent of it.
+pub fn check_references(user: &User, catalog: &Catalog, path: &str, problems: &mut Problems) {
+    for platform in crate::domain::Platform::ALL {
+        if let Some(bot) = user.bot(platform) {
+            if catalog.bot_platform(bot) != Some(platform) {
+                problems.add(
+                    &format!("{path}{}", platform.bot_field()),
+                    format!("{bot} names no {} bot of this workspace", platform.as_str()),
+                );
+            }
+        }
+    }
+    if let Some(agent) = user.agent {
+        if catalog.agent(agent).is_none() {
+            problems.add(&format!("{path}_agentAssigned"), format!("{agent} names no agent of this workspace"));
+        }
+    }
+}
+
+/// 404 for an id that names no user of the workspace (whether it exists elsewhere or not).
+pub fn no_such_user(id: Id) -> Error {
+    Error::NotFound(format!("no user {id}"))
+}
+
+pub fn now() -> Timestamp {
+    Timestamp::now()
+}
