@@ -6,7 +6,7 @@ use axum::routing::{delete, get};
 use axum::Router;
 use serde_json::Value;
 
-use super::envelope::ok;
+use super::envelope::{ok, ok_list};
 use super::extract::{Auth, JsonBody, PathId};
 use super::AppState;
 use crate::error::Result;
@@ -20,9 +20,15 @@ pub fn router() -> Router<AppState> {
         .route("/inbox/segments/{id}", delete(delete_segment))
 }
 
+/// A list answered whole: its meta says how many items it has.
+fn whole_list(items: Vec<Value>) -> Response {
+    let total = items.len();
+    ok_list(Value::Array(items), serde_json::json!({"total": total}))
+}
+
 async fn list_bots(auth: Auth) -> Response {
     let bots = auth.workspace.catalog.read().bots.iter().map(catalog::bot_json).collect();
-    ok(Value::Array(bots))
+    whole_list(bots)
 }
 
 async fn create_bot(State(state): State<AppState>, auth: Auth, JsonBody(body): JsonBody) -> Result<Response> {
@@ -32,7 +38,7 @@ async fn create_bot(State(state): State<AppState>, auth: Auth, JsonBody(body): J
 
 async fn list_agents(auth: Auth) -> Response {
     let agents = auth.workspace.catalog.read().agents.iter().map(catalog::agent_json).collect();
-    ok(Value::Array(agents))
+    whole_list(agents)
 }
 
 async fn create_agent(State(state): State<AppState>, auth: Auth, JsonBody(body): JsonBody) -> Result<Response> {
@@ -41,7 +47,7 @@ async fn create_agent(State(state): State<AppState>, auth: Auth, JsonBody(body):
 }
 
 async fn list_segments(auth: Auth) -> Response {
-    ok(Value::Array(catalog::list_segments(&auth.workspace)))
+    whole_list(catalog::list_segments(&auth.workspace))
 }
 
 async fn create_segment(State(state): State<AppState>, auth: Auth, JsonBody(body): JsonBody) -> Result<Response> {

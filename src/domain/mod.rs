@@ -8,7 +8,7 @@ pub mod text;
 mod timestamp;
 
 pub use id::Id;
-pub use phone::{phone_digits, Phone};
+pub use phone::{digits_of, phone_digits, whatsapp_key, Phone};
 pub use platform::Platform;
 pub use status::Status;
 pub use timestamp::{DayEdge, Timestamp};

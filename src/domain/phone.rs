@@ -21,6 +21,18 @@ pub fn phone_digits(text: &str) -> Option<String> {
     Some(text.chars().filter(|c| c.is_ascii_digit()).collect())
 }
 
+/// How a WhatsApp number is matched: its digits when it is written like a phone number,
+/// else the text itself (some channels hand out opaque ids).
+pub fn whatsapp_key(text: &str) -> String {
+    let text = text.trim();
+    phone_digits(text).filter(|d| !d.is_empty()).unwrap_or_else(|| text.to_string())
+}
+
+/// Every ASCII digit of a text, in order.
+pub fn digits_of(text: &str) -> String {
+    text.chars().filter(char::is_ascii_digit).collect()
+}
+
 impl Phone {
     /// The international form of section 7: `+<prefix><number>`, or the bare number without a prefix.
     pub fn international(&self) -> String {

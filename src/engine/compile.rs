@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use super::row::{Row, CONTACT, INTERACTED, LIVE_CHAT, SUBSCRIBER};
 use super::interner::Interner;
+use super::row::{Row, CONTACT, INTERACTED, LIVE_CHAT, SUBSCRIBER};
 use crate::domain::{Id, Platform, Sender, Timestamp};
 use crate::query::{Filter, Range, TextSearch};
 
@@ -133,7 +133,9 @@ impl Compiled {
                 row.order_count > 0 && since.is_none_or(|s| row.last_order_at.is_some_and(|at| at >= s.0))
             }
             Compiled::AttributeIs { key, value } => attribute(row, *key) == Some(value.as_str()),
-            Compiled::AttributeContains { key, value } => attribute(row, *key).is_some_and(|v| v.contains(value.as_str())),
+            Compiled::AttributeContains { key, value } => {
+                attribute(row, *key).is_some_and(|v| v.contains(value.as_str()))
+            }
             Compiled::AttributeExists(key) => attribute(row, *key).is_some(),
         }
     }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::domain::{phone_digits, Id, Platform};
+use crate::domain::{whatsapp_key, Id, Platform};
 use crate::model::User;
 
 /// The keys one user is known by.
@@ -17,13 +17,20 @@ pub struct Keys {
 }
 
 impl Keys {
+    pub fn heap_bytes(&self) -> usize {
+        [&self.uuid, &self.email, &self.phone, &self.whatsapp, &self.telegram, &self.facebook]
+            .iter()
+            .map(|k| k.as_ref().map_or(0, |k| k.capacity()))
+            .sum()
+    }
+
     pub fn of(user: &User) -> Keys {
         let profile = &user.profile;
         Keys {
             uuid: user.uuid.clone(),
             email: profile.email.as_deref().map(str::to_lowercase),
             phone: profile.phone.as_ref().map(|p| p.digits()),
-            whatsapp: profile.whatsapp_number.clone(),
+            whatsapp: profile.whatsapp_number.as_deref().map(whatsapp_key),
             telegram: profile.telegram_user_name.clone(),
             facebook: profile.facebook_profile_id.clone(),
         }
@@ -58,6 +65,12 @@ impl Identities {
         ]
         .into_iter()
         .filter_map(|(kind, value)| value.as_deref().filter(|v| !v.is_empty()).map(|v| (kind, v)))
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        let entry = std::mem::size_of::<((Kind, Box<str>), Vec<Id>)>() + 1;
+        self.index.capacity() * entry
+            + self.index.iter().map(|((_, k), ids)| k.len() + ids.capacity() * 12).sum::<usize>()
     }
 
     pub fn add(&mut self, id: Id, keys: &Keys) {
@@ -105,7 +118,7 @@ impl Identities {
     pub fn by_visitor(&self, platform: Platform, external_id: &str) -> &[Id] {
         match platform {
             Platform::Website => self.get(Kind::Uuid, external_id),
-            Platform::Whatsapp => phone_digits(external_id).map_or(&[], |d| self.get(Kind::Whatsapp, &d)),
+            Platform::Whatsapp => self.get(Kind::Whatsapp, &whatsapp_key(external_id)),
             Platform::Telegram => self.get(Kind::Telegram, external_id),
             Platform::Facebook => self.get(Kind::Facebook, external_id),
         }

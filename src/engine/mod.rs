@@ -1,30 +1,72 @@
 //! The per-workspace in-memory engine: evaluates filters, counts exactly, sorts and pages.
 //!
-//! It holds only what filtering and sorting need; the user documents live in the store.
+//! It holds only what filtering and sorting need; the user documents live in the store. Filters
+//! are answered as roaring-bitmap algebra over per-value bitmaps (`index`), text through a trigram
+//! index verified against the folded text (`text`), pages by walking presorted orders (`order`).
 //! Every committed write updates it in place (`upsert`, `remove`); a cold start rebuilds it.
 
 mod compile;
 mod identities;
+mod index;
 mod interner;
+mod order;
 mod row;
+#[cfg(test)]
+mod scan;
 mod sort;
+#[cfg(test)]
+mod tests;
+mod text;
+mod timeline;
 
 use std::collections::{BTreeMap, HashMap};
 
+use parking_lot::RwLock;
+use roaring::RoaringBitmap;
+
 use crate::domain::{Id, Timestamp};
 use crate::model::User;
-use crate::query::{Filter, Sort};
-
+use crate::query::{Filter, Order, Sort, SortKey};
 use compile::{compile, Compiled, Context};
 pub use identities::{Identities, Keys};
+use index::{Eval, Index};
 use interner::Interner;
+use order::SortOrder;
 use row::Row;
+use sort::compare_key;
 
 /// One page of a query's result.
 pub struct Page {
     pub total: u64,
     /// The users of the page, in order, each with the segments it matches now.
     pub users: Vec<(Id, Vec<Id>)>,
+}
+
+/// Bytes the engine holds in memory, by part (allocator overhead not counted).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Memory {
+    pub users: usize,
+    /// Per-value bitmaps and day-bucketed timelines.
+    pub bitmaps: usize,
+    /// The text arena and its trigram index.
+    pub text: usize,
+    /// The presorted orders.
+    pub orders: usize,
+    /// One compact row per user (the columns sorting and exact checks read) and the id map.
+    pub rows: usize,
+    /// The identity lookups (uuid, email, phone...) used by imports and events.
+    pub identities: usize,
+}
+
+impl Memory {
+    /// The index proper: bitmaps, text index and orders.
+    pub fn index(&self) -> usize {
+        self.bitmaps + self.text + self.orders
+    }
+
+    pub fn total(&self) -> usize {
+        self.index() + self.rows + self.identities
+    }
 }
 
 /// The moment and presence window a query is evaluated at.
@@ -34,9 +76,42 @@ pub struct Clock {
     pub window_ms: i64,
 }
 
-#[derive(Default)]
+const SORT_KEYS: [SortKey; 5] =
+    [SortKey::CreatedAt, SortKey::UpdatedAt, SortKey::LastSeenAt, SortKey::LastMessageAt, SortKey::Name];
+
+fn key_index(by: SortKey) -> usize {
+    match by {
+        SortKey::CreatedAt => 0,
+        SortKey::UpdatedAt => 1,
+        SortKey::LastSeenAt => 2,
+        SortKey::LastMessageAt => 3,
+        SortKey::Name => 4,
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    static FORCE_WALK: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
+}
+
+/// Tests pick the paging path (walk the order, or collect and sort) to check both give the same answer.
+#[cfg(test)]
+pub fn force_walk(walk: Option<bool>) {
+    FORCE_WALK.with(|f| f.set(walk));
+}
+
+fn should_walk(total: u64, walk_cost: f64, sort_cost: f64) -> bool {
+    #[cfg(test)]
+    if let Some(walk) = FORCE_WALK.with(|f| f.get()) {
+        return walk;
+    }
+    total > 1024 && walk_cost < sort_cost
+}
+
 pub struct Engine {
+    /// By slot, the dense internal id; a removed user's slot holds a vacant row until reused.
     rows: Vec<Row>,
+    vacant: Vec<u32>,
     slots: HashMap<Id, u32>,
     keys_of: HashMap<Id, Keys>,
     identities: Identities,
@@ -48,6 +123,29 @@ pub struct Engine {
     segments: HashMap<Id, Filter>,
     /// Segment ids in creation order, as users list them.
     segment_order: Vec<Id>,
+    index: Index,
+    /// One per sort key; queries merge pending changes in under the lock's write side.
+    orders: [RwLock<SortOrder>; 5],
+}
+
+impl Default for Engine {
+    fn default() -> Engine {
+        Engine {
+            rows: Vec::new(),
+            vacant: Vec::new(),
+            slots: HashMap::new(),
+            keys_of: HashMap::new(),
+            identities: Identities::default(),
+            tags: Interner::default(),
+            statuses: Interner::default(),
+            keys: Interner::default(),
+            attribute_keys: BTreeMap::new(),
+            segments: HashMap::new(),
+            segment_order: Vec::new(),
+            index: Index::default(),
+            orders: SORT_KEYS.map(|by| RwLock::new(SortOrder::new(by))),
+        }
+    }
 }
 
 impl Engine {
@@ -72,20 +170,51 @@ impl Engine {
         &self.identities
     }
 
-    /// Adds or replaces a user from its committed document.
+    /// Adds or replaces a user from its committed document, moving it between bitmaps.
     pub fn upsert(&mut self, user: &User) {
         self.forget_attributes(user.id);
-        let row = Row::from_user(user, &mut self.tags, &mut self.statuses, &mut self.keys);
+        let mut row = Row::from_user(user, &mut self.tags, &mut self.statuses, &mut self.keys);
         for attribute in &user.profile.attributes {
             let entry = self.attribute_keys.entry(attribute.key.to_lowercase()).or_insert((attribute.key.clone(), 0));
             entry.1 += 1;
         }
-        match self.slots.get(&user.id) {
-            Some(slot) => self.rows[*slot as usize] = row,
-            None => {
-                self.slots.insert(user.id, self.rows.len() as u32);
-                self.rows.push(row);
+        let text = std::mem::take(&mut row.search_text);
+        let phone = std::mem::take(&mut row.phone_digits);
+        let slot = match self.slots.get(&user.id) {
+            Some(slot) => {
+                let slot = *slot;
+                let old = &self.rows[slot as usize];
+                self.index.remove(slot, old);
+                for (order, by) in self.orders.iter_mut().zip(SORT_KEYS) {
+                    let sort = Sort { by, order: Order::Asc };
+                    if compare_key(old, &row, sort) != std::cmp::Ordering::Equal {
+                        order.get_mut().touch(slot);
+                    }
+                }
+                self.rows[slot as usize] = row;
+                slot
             }
+            None => {
+                let slot = match self.vacant.pop() {
+                    Some(slot) => {
+                        self.rows[slot as usize] = row;
+                        slot
+                    }
+                    None => {
+                        self.rows.push(row);
+                        (self.rows.len() - 1) as u32
+                    }
+                };
+                self.slots.insert(user.id, slot);
+                for order in &mut self.orders {
+                    order.get_mut().touch(slot);
+                }
+                slot
+            }
+        };
+        self.index.add(slot, &self.rows[slot as usize]);
+        if self.index.text.differs(slot, &text, &phone) {
+            self.index.text.set(slot, &text, &phone);
         }
         let keys = Keys::of(user);
         if let Some(old) = self.keys_of.get(&user.id) {
@@ -98,11 +227,17 @@ impl Engine {
         self.keys_of.insert(user.id, keys);
     }
 
-    /// Erases a user.
+    /// Erases a user: out of every bitmap and order; its slot is reused by a later user.
     pub fn remove(&mut self, id: Id) {
         self.forget_attributes(id);
         if let Some(slot) = self.slots.remove(&id) {
-            self.rows[slot as usize].alive = false;
+            let row = std::mem::replace(&mut self.rows[slot as usize], Row::vacant());
+            self.index.remove(slot, &row);
+            self.index.text.remove(slot);
+            for order in &mut self.orders {
+                order.get_mut().touch(slot);
+            }
+            self.vacant.push(slot);
         }
         if let Some(keys) = self.keys_of.remove(&id) {
             self.identities.remove(id, &keys);
@@ -152,49 +287,122 @@ impl Engine {
         compile(filter, &cx)
     }
 
-    fn matching(&self, filter: &Filter, clock: Clock) -> Vec<u32> {
-        let compiled = self.compile(filter, clock);
-        let live = self.rows.iter().enumerate().filter(|(_, row)| row.alive);
-        live.filter(|(_, row)| compiled.matches(row)).map(|(slot, _)| slot as u32).collect()
+    fn eval(&self) -> Eval<'_> {
+        Eval { index: &self.index, rows: &self.rows }
+    }
+
+    fn matching(&self, filter: &Filter, clock: Clock) -> RoaringBitmap {
+        self.eval().eval(&self.compile(filter, clock), None)
     }
 
     /// The exact number of matching users.
     pub fn count(&self, filter: &Filter, clock: Clock) -> u64 {
-        let compiled = self.compile(filter, clock);
-        self.rows.iter().filter(|row| row.alive && compiled.matches(row)).count() as u64
+        self.matching(filter, clock).len()
+    }
+
+    /// Walks the presorted order of `sort` against the result, merging pending changes first if many.
+    fn walk(&self, sort: Sort, visit: impl FnMut(u32) -> bool) {
+        let lock = &self.orders[key_index(sort.by)];
+        let needs_merge = lock.read().needs_merge();
+        if needs_merge {
+            lock.write().merge(&self.rows);
+        }
+        lock.read().walk(&self.rows, sort.order, visit);
+    }
+
+    /// The first `end` matching slots in sort order, skipping the first `skip`.
+    fn sorted_slice(&self, result: &RoaringBitmap, sort: Sort, skip: u64, end: u64) -> Vec<u32> {
+        let total = result.len();
+        let live = self.index.universe.len().max(1);
+        // Walking the order visits about end * live / total users; collecting sorts total of them.
+        let walk_cost = end as f64 * live as f64 / total.max(1) as f64;
+        let sort_cost = total as f64 * (total.max(2) as f64).log2() / 4.0;
+        if should_walk(total, walk_cost, sort_cost) {
+            let mut page = Vec::with_capacity((end - skip).min(100_000) as usize);
+            let mut seen = 0u64;
+            self.walk(sort, |slot| {
+                if result.contains(slot) {
+                    if seen >= skip {
+                        page.push(slot);
+                    }
+                    seen += 1;
+                }
+                seen < end
+            });
+            page
+        } else {
+            let mut slots: Vec<u32> = result.iter().collect();
+            let end = end as usize;
+            sort::sort_prefix(&self.rows, &mut slots, sort, end);
+            slots.truncate(end);
+            slots.drain(..skip as usize);
+            slots
+        }
     }
 
     /// One page of matching users in sort order, with the exact total.
     pub fn search(&self, filter: &Filter, sort: Sort, page: u64, limit: u64, clock: Clock) -> Page {
-        let mut slots = self.matching(filter, clock);
-        let total = slots.len() as u64;
+        let result = self.matching(filter, clock);
+        let total = result.len();
         let offset = page.saturating_sub(1).saturating_mul(limit);
         if offset >= total {
             return Page { total, users: Vec::new() };
         }
-        let end = offset.saturating_add(limit).min(total) as usize;
-        sort::sort_prefix(&self.rows, &mut slots, sort, end);
-        let users = slots[offset as usize..end].iter().map(|slot| self.with_segments(*slot, clock)).collect();
+        let end = offset.saturating_add(limit).min(total);
+        let slots = self.sorted_slice(&result, sort, offset, end);
+        let users = self.with_segments(&slots, clock);
         Page { total, users }
     }
 
     /// Every matching user in sort order (for export).
     pub fn all_sorted(&self, filter: &Filter, sort: Sort, clock: Clock) -> Vec<Id> {
-        let mut slots = self.matching(filter, clock);
-        let len = slots.len();
-        sort::sort_prefix(&self.rows, &mut slots, sort, len);
+        let result = self.matching(filter, clock);
+        let slots = self.sorted_slice(&result, sort, 0, result.len());
         slots.iter().map(|slot| self.rows[*slot as usize].id).collect()
     }
 
-    fn with_segments(&self, slot: u32, clock: Clock) -> (Id, Vec<Id>) {
-        let row = &self.rows[slot as usize];
-        let segments =
-            self.segment_order.iter().filter(|id| self.compile(&Filter::Segment(**id), clock).matches(row)).copied().collect();
-        (row.id, segments)
+    /// The users of these slots, each with the segments it matches now: each segment evaluated once,
+    /// within the page.
+    fn with_segments(&self, slots: &[u32], clock: Clock) -> Vec<(Id, Vec<Id>)> {
+        let page: RoaringBitmap = slots.iter().copied().collect();
+        let eval = self.eval();
+        let members: Vec<(Id, RoaringBitmap)> = self
+            .segment_order
+            .iter()
+            .map(|id| (*id, eval.eval(&self.compile(&Filter::Segment(*id), clock), Some(&page))))
+            .collect();
+        slots
+            .iter()
+            .map(|slot| {
+                let segments = members.iter().filter(|(_, m)| m.contains(*slot)).map(|(id, _)| *id).collect();
+                (self.rows[*slot as usize].id, segments)
+            })
+            .collect()
     }
 
     /// The segments a user matches now.
     pub fn segments_of(&self, id: Id, clock: Clock) -> Vec<Id> {
-        self.slots.get(&id).map(|slot| self.with_segments(*slot, clock).1).unwrap_or_default()
+        match self.slots.get(&id) {
+            Some(slot) => self.with_segments(&[*slot], clock).pop().map(|(_, s)| s).unwrap_or_default(),
+            None => Vec::new(),
+        }
+    }
+
+    /// What the engine holds in memory, by part.
+    pub fn memory(&self) -> Memory {
+        let rows = self.rows.capacity() * std::mem::size_of::<Row>()
+            + self.rows.iter().map(Row::heap_bytes).sum::<usize>()
+            + self.slots.capacity() * (std::mem::size_of::<(Id, u32)>() + 1);
+        let orders = self.orders.iter().map(|o| o.read().heap_bytes()).sum::<usize>();
+        let keys_of = self.keys_of.capacity() * (std::mem::size_of::<(Id, Keys)>() + 1)
+            + self.keys_of.values().map(Keys::heap_bytes).sum::<usize>();
+        Memory {
+            users: self.slots.len(),
+            bitmaps: self.index.heap_bytes(),
+            text: self.index.text.heap_bytes(),
+            orders,
+            rows,
+            identities: keys_of + self.identities.heap_bytes(),
+        }
     }
 }

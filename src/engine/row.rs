@@ -62,7 +62,10 @@ impl Row {
             &profile.facebook_profile_id,
         ];
         let search_text: Vec<String> = searchable.iter().filter_map(|f| f.as_deref()).map(fold).collect();
-        let phone_digits = [profile.phone.as_ref().map(|p| p.digits()), profile.whatsapp_number.clone()];
+        let phone_digits = [
+            profile.phone.as_ref().map(|p| p.digits()),
+            profile.whatsapp_number.as_deref().map(crate::domain::digits_of),
+        ];
         Row {
             id: user.id,
             alive: true,
@@ -88,6 +91,41 @@ impl Row {
             search_text: search_text.join("\n").into(),
             phone_digits: phone_digits.into_iter().flatten().collect::<Vec<_>>().join("\n").into(),
         }
+    }
+
+    /// What a removed user's slot holds until a new user takes it.
+    pub fn vacant() -> Row {
+        Row {
+            id: Id::from_bytes([0; 12]),
+            alive: false,
+            flags: 0,
+            status: 0,
+            last_message_by: None,
+            created_at: 0,
+            updated_at: 0,
+            last_seen_at: None,
+            last_message_at: None,
+            bots: [None; 4],
+            agent: None,
+            tags: Box::new([]),
+            attributes: Box::new([]),
+            presence: None,
+            order_count: 0,
+            last_order_at: None,
+            name_key: None,
+            search_text: "".into(),
+            phone_digits: "".into(),
+        }
+    }
+
+    /// Bytes the row holds outside itself (allocator overhead not counted).
+    pub fn heap_bytes(&self) -> usize {
+        let attributes = self.attributes.iter().map(|(_, v)| std::mem::size_of::<(u32, Box<str>)>() + v.len());
+        self.tags.len() * 4
+            + attributes.sum::<usize>()
+            + self.name_key.as_ref().map_or(0, |n| n.len())
+            + self.search_text.len()
+            + self.phone_digits.len()
     }
 
     pub fn has(&self, flag: u8) -> bool {

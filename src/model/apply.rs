@@ -1,7 +1,7 @@
 //! Applying an input to a user document: only the fields given change.
 
 use crate::domain::{Id, Platform, Timestamp};
-use crate::fields::{Field, Problems};
+use crate::fields::{join, Field, Problems};
 use crate::model::input::{NoteInput, UserInput};
 use crate::model::{Attribute, Note, User};
 
@@ -27,7 +27,7 @@ pub fn apply_input(user: &mut User, input: &UserInput, now: Timestamp, path: &st
     for (i, note) in input.notes.iter().enumerate() {
         if let Some(id) = note.id {
             if !user.notes.iter().any(|n| n.id == id) {
-                problems.add(&format!("{path}profile.notes[{i}]._id"), format!("{id} names no note of this user"));
+                problems.add(&join(path, &format!("profile.notes[{i}]._id")), format!("{id} names no note of this user"));
             }
         }
     }
@@ -85,7 +85,8 @@ pub fn apply_input(user: &mut User, input: &UserInput, now: Timestamp, path: &st
 /// Merges by key, ignoring case; a None value removes the key.
 pub fn merge_attributes(attributes: &mut Vec<Attribute>, changes: &[(String, Option<serde_json::Value>)]) {
     for (key, value) in changes {
-        let existing = attributes.iter().position(|a| a.key.eq_ignore_ascii_case(key));
+        let folded = key.to_lowercase();
+        let existing = attributes.iter().position(|a| a.key.to_lowercase() == folded);
         match (existing, value) {
             (Some(i), Some(value)) => attributes[i] = Attribute { key: key.clone(), value: value.clone() },
             (Some(i), None) => {

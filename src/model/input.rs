@@ -156,7 +156,7 @@ fn read_details(value: &Value, path: &str, input: &mut UserInput, problems: &mut
             read_contact(contact, &details.path_of("contact"), input, problems);
         }
     }
-    input.whatsapp_number = details.field("whatsAppNumber", problems, read_digits_text);
+    input.whatsapp_number = details.field("whatsAppNumber", problems, &short).map(|s| s.trim().to_string());
     input.telegram_user_name = details.field("telegramUserName", problems, &short).map(|s| s.trim().to_string());
     input.facebook_profile_id = details.field("facebookProfileId", problems, &short).map(|s| s.trim().to_string());
     input.instagram_profile_id = details.field("instagramProfileId", problems, &short).map(|s| s.trim().to_string());
@@ -186,7 +186,7 @@ fn read_email(value: &Value, path: &str, problems: &mut Problems) -> Option<Stri
     if email.is_empty() {
         return Some(email);
     }
-    let valid = email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+    let valid = email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'))
         && !email.chars().any(char::is_whitespace);
     if !valid {
         problems.add(path, format!("{email:?} is not an email address"));

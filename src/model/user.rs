@@ -128,7 +128,7 @@ impl User {
     }
 
     pub fn attribute(&self, key: &str) -> Option<&Value> {
-        self.profile.attributes.iter().find(|a| a.key.eq_ignore_ascii_case(key)).map(|a| &a.value)
+        self.profile.attributes.iter().find(|a| a.key.to_lowercase() == key.to_lowercase()).map(|a| &a.value)
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{json, Value};
 
 use super::{commit, load_users, now, App, Workspace};
-use crate::domain::{phone_digits, Id, Platform, Sender, Timestamp};
+use crate::domain::{whatsapp_key, Id, Platform, Sender, Timestamp};
 use crate::error::{Error, Result};
 use crate::fields::{read_bool, read_id, read_number, read_string, read_text, read_timestamp, type_name, Fields, Problems};
 use crate::limits::{MAX_EVENTS, MAX_LONG_TEXT, MAX_SHORT_TEXT};
@@ -138,21 +138,18 @@ fn parse_visitor(value: &Value, path: &str, problems: &mut Problems) -> Option<S
         problems.add(&fields.path_of("botId"), "is required");
     }
     let external_id = external_id.map(|e| e.trim().to_string()).filter(|e| !e.is_empty());
-    let external_id = match (platform, external_id) {
-        (Some(Platform::Whatsapp), Some(e)) => match phone_digits(&e).filter(|d| !d.is_empty()) {
-            Some(digits) => Some(digits),
-            None => {
-                problems.add(&fields.path_of("externalId"), "must be a phone number for WHATSAPP");
-                None
-            }
-        },
-        (_, Some(e)) => Some(e),
-        (_, None) => {
-            problems.add(&fields.path_of("externalId"), "is required and must not be empty");
-            None
-        }
-    };
+    if external_id.is_none() {
+        problems.add(&fields.path_of("externalId"), "is required and must not be empty");
+    }
     Some(Subject::Visitor { platform: platform?, bot: bot?, external_id: external_id? })
+}
+
+/// Two visitor identities name one user when their keys are equal.
+fn visitor_key(platform: Platform, external_id: &str) -> (Platform, String) {
+    match platform {
+        Platform::Whatsapp => (platform, whatsapp_key(external_id)),
+        _ => (platform, external_id.to_string()),
+    }
 }
 
 /// A user created by the first message event that names a visitor identity.
@@ -270,7 +267,7 @@ pub async fn ingest(app: &App, workspace: &Workspace, body: &Value) -> Result<Va
                 }
                 let user = new_visitor(*platform, *bot, external_id, event.at);
                 let id = user.id;
-                created_visitors.insert((*platform, external_id.clone()), id);
+                created_visitors.insert(visitor_key(*platform, external_id), id);
                 users.insert(id, user);
                 id
             }
@@ -316,7 +313,7 @@ fn resolve(
             if catalog.bot_platform(*bot) != Some(*platform) {
                 return Err(format!("visitor.botId: {bot} names no {} bot of this workspace", platform.as_str()));
             }
-            if let Some(id) = created.get(&(*platform, external_id.clone())) {
+            if let Some(id) = created.get(&visitor_key(*platform, external_id)) {
                 return Ok(Some(*id));
             }
             let known = engine.identities().by_visitor(*platform, external_id);

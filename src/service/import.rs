@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
-use super::{check_references, commit, load_users, now, App, Workspace};
+use super::{check_user, commit, load_users, now, App, Workspace};
 use crate::domain::{Id, Platform};
 use crate::engine::{Identities, Keys};
 use crate::error::{Error, Result};
@@ -77,7 +77,7 @@ pub async fn import(app: &App, workspace: &Workspace, body: &Value, bot: Option<
         .enumerate()
         .map(|(i, row)| {
             let mut problems = Problems::default();
-            let input = UserInput::parse(row, &format!("[{i}]."), InputKind::Import, &mut problems);
+            let input = UserInput::parse(row, &format!("[{i}]"), InputKind::Import, &mut problems);
             match input {
                 Some(mut input) if problems.is_empty() => {
                     give_default_bot(&mut input, default_bot);
@@ -149,12 +149,12 @@ fn apply_row(
     catalog: &super::Catalog,
     at: crate::domain::Timestamp,
 ) -> std::result::Result<(Id, bool), Problems> {
-    let path = format!("[{row}].");
+    let path = format!("[{row}]");
     let target = match input.id {
         Some(id) => {
             if !batch.users.contains_key(&id) && !existing.contains_key(&id) {
                 let mut problems = Problems::default();
-                problems.add(&format!("{path}_id"), format!("{id} names no user of this workspace"));
+                problems.add(&crate::fields::join(&path, "_id"), format!("{id} names no user of this workspace"));
                 return Err(problems);
             }
             Some(id)
@@ -170,7 +170,7 @@ fn apply_row(
     });
     apply_input(&mut user, input, at, &path)?;
     let mut problems = Problems::default();
-    check_references(&user, catalog, &path, &mut problems);
+    check_user(&user, catalog, &path, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }

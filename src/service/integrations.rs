@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{check_references, commit, no_such_user, now, users, App, Workspace};
+use super::{check_user, commit, now, users, App, Workspace};
 use crate::domain::{phone_digits, Id, Platform};
 use crate::error::{Error, Result};
 use crate::fields::{read_id, read_string, read_text, type_name, Fields, Problems};
@@ -107,10 +107,8 @@ pub async fn update_user_attributes(app: &App, workspace: &Workspace, body: &Val
         user.updated_at = now().max(user.updated_at);
     }
     let mut problems = Problems::default();
-    check_references(&user, &workspace.catalog.read(), "", &mut problems);
-    if !problems.is_empty() {
-        return Err(no_such_user(user.id));
-    }
+    check_user(&user, &workspace.catalog.read(), "", &mut problems);
+    problems.into_result(())?;
     commit(&*app.store, workspace, Commit { upsert: vec![user.clone()], ..Commit::default() }).await?;
     Ok(users::render(workspace, &user))
 }

@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use crate::domain::{Id, Timestamp, WorkspaceId};
 use crate::error::{Error, Result};
-use crate::fields::Problems;
+use crate::fields::{join, Problems};
+use crate::limits::MAX_ATTRIBUTES;
 use crate::model::User;
 use crate::store::{Commit, Store};
 
@@ -25,22 +26,27 @@ pub use workspace::{Catalog, Workspace};
 pub struct App {
     pub store: Arc<dyn Store>,
     pub presence_window_ms: i64,
-    workspaces: tokio::sync::Mutex<HashMap<WorkspaceId, Arc<Workspace>>>,
+    workspaces: parking_lot::RwLock<HashMap<WorkspaceId, Arc<Workspace>>>,
+    /// Held while a workspace loads, so two first requests do not load it twice.
+    loading: tokio::sync::Mutex<()>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, presence_window_ms: i64) -> App {
-        App { store, presence_window_ms, workspaces: tokio::sync::Mutex::new(HashMap::new()) }
+        App { store, presence_window_ms, workspaces: Default::default(), loading: Default::default() }
     }
 
     /// The live state of a workspace, loaded from the store on first use.
     pub async fn workspace(&self, id: WorkspaceId) -> anyhow::Result<Arc<Workspace>> {
-        let mut workspaces = self.workspaces.lock().await;
-        if let Some(workspace) = workspaces.get(&id) {
+        if let Some(workspace) = self.workspaces.read().get(&id) {
+            return Ok(workspace.clone());
+        }
+        let _loading = self.loading.lock().await;
+        if let Some(workspace) = self.workspaces.read().get(&id) {
             return Ok(workspace.clone());
         }
         let workspace = Workspace::load(&*self.store, id, self.presence_window_ms).await?;
-        workspaces.insert(id, workspace.clone());
+        self.workspaces.write().insert(id, workspace.clone());
         Ok(workspace)
     }
 
@@ -73,13 +79,14 @@ pub async fn load_users(store: &dyn Store, workspace: &Workspace, ids: &[Id]) ->
     Ok(users.into_iter().map(|u| (u.id, u)).collect())
 }
 
-/// Checks that a user's bots are bots of the workspace on their channel, and its agent an agent of it.
-pub fn check_references(user: &User, catalog: &Catalog, path: &str, problems: &mut Problems) {
+/// Checks a changed user: its bots are bots of the workspace on their channel, its agent an
+/// agent of it, and it holds no more attributes than allowed.
+pub fn check_user(user: &User, catalog: &Catalog, path: &str, problems: &mut Problems) {
     for platform in crate::domain::Platform::ALL {
         if let Some(bot) = user.bot(platform) {
             if catalog.bot_platform(bot) != Some(platform) {
                 problems.add(
-                    &format!("{path}{}", platform.bot_field()),
+                    &join(path, platform.bot_field()),
                     format!("{bot} names no {} bot of this workspace", platform.as_str()),
                 );
             }
@@ -87,8 +94,15 @@ pub fn check_references(user: &User, catalog: &Catalog, path: &str, problems: &m
     }
     if let Some(agent) = user.agent {
         if catalog.agent(agent).is_none() {
-            problems.add(&format!("{path}_agentAssigned"), format!("{agent} names no agent of this workspace"));
+            problems.add(&join(path, "_agentAssigned"), format!("{agent} names no agent of this workspace"));
         }
+    }
+    let attributes = user.profile.attributes.len();
+    if attributes > MAX_ATTRIBUTES {
+        problems.add(
+            &join(path, "profile.userDetails.attributes"),
+            format!("the user would hold {attributes} attributes; at most {MAX_ATTRIBUTES} are allowed"),
+        );
     }
 }
 

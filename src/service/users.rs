@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::{check_references, commit, load_users, no_such_user, now, App, Workspace};
+use super::{check_user, commit, load_users, no_such_user, now, App, Workspace};
 use crate::domain::{Id, Status};
 use crate::engine::Page;
 use crate::error::{Error, Result};
@@ -67,7 +67,7 @@ pub async fn update(app: &App, workspace: &Workspace, id: Id, body: &Value) -> R
     let mut user = get(app, workspace, id).await?;
     apply_input(&mut user, &input, now(), "")?;
     let mut problems = Problems::default();
-    check_references(&user, &workspace.catalog.read(), "", &mut problems);
+    check_user(&user, &workspace.catalog.read(), "", &mut problems);
     problems.into_result(())?;
     commit(&*app.store, workspace, Commit { upsert: vec![user.clone()], ..Commit::default() }).await?;
     Ok(user)

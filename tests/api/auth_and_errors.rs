@@ -122,9 +122,8 @@ async fn an_id_of_another_workspace_is_answered_exactly_like_an_unknown_id() {
     let app = spawn_app().await;
     let (_, answer) = app.post("/inbox/users/import", &app.other, json!([{"uuid": "theirs"}])).await;
     let theirs = answer["data"]["ids"][0].as_str().unwrap().to_string();
-    let normalise = |answer: Value, id: &str| -> Value {
-        serde_json::from_str(&answer.to_string().replace(id, "<id>")).unwrap()
-    };
+    let normalise =
+        |answer: Value, id: &str| -> Value { serde_json::from_str(&answer.to_string().replace(id, "<id>")).unwrap() };
     let checks: Vec<(Method, &str, Option<Value>)> = vec![
         (Method::GET, "/inbox/users/{}", None),
         (Method::PUT, "/inbox/users/{}", Some(json!({"uuid": "mine"}))),
@@ -148,7 +147,11 @@ async fn users_of_another_workspace_are_never_seen_or_counted() {
     let app = spawn_app().await;
     let mine = app.users_named(&["Ana mine"]).await;
     let (_, answer) = app
-        .post("/inbox/users/import", &app.other, json!([{"profile": {"userDetails": {"name": "Ana theirs", "tags": ["vip"]}}}]))
+        .post(
+            "/inbox/users/import",
+            &app.other,
+            json!([{"profile": {"userDetails": {"name": "Ana theirs", "tags": ["vip"]}}}]),
+        )
         .await;
     assert_eq!(answer["data"]["created"], json!(1));
     assert_eq!(app.matching(json!({})).await, mine);
@@ -197,7 +200,13 @@ async fn a_wrong_content_type_is_415() {
         assert_problem(answer.status, &answer.json(), 415, &[]);
     }
     let answer = app
-        .raw(Method::POST, "/inbox/users", Some(&app.admin), Some("application/json; charset=utf-8"), Some(b"{}".to_vec()))
+        .raw(
+            Method::POST,
+            "/inbox/users",
+            Some(&app.admin),
+            Some("application/json; charset=utf-8"),
+            Some(b"{}".to_vec()),
+        )
         .await;
     assert_eq!(answer.status, 200, "a charset parameter is fine");
 }
@@ -225,7 +234,9 @@ async fn a_body_over_16_mib_is_413() {
 async fn malformed_json_is_400_with_the_envelope() {
     let app = spawn_app().await;
     for body in [&b"{"[..], b"{\"tags\": [}", b"", b"nul"] {
-        let answer = app.raw(Method::POST, "/inbox/users", Some(&app.admin), Some("application/json"), Some(body.to_vec())).await;
+        let answer = app
+            .raw(Method::POST, "/inbox/users", Some(&app.admin), Some("application/json"), Some(body.to_vec()))
+            .await;
         assert_problem(answer.status, &answer.json(), 400, &[]);
     }
 }
@@ -233,12 +244,12 @@ async fn malformed_json_is_400_with_the_envelope() {
 #[tokio::test]
 async fn an_unknown_field_is_400_and_named() {
     let app = spawn_app().await;
-    let (status, answer) =
-        app.post("/inbox/users", &app.admin, json!({"serchText": "typo", "sort": {"by": "name", "orderr": "asc"}})).await;
-    assert_problem(status, &answer, 400, &["serchText", "sort.orderr"]);
     let (status, answer) = app
-        .post("/inbox/users", &app.admin, json!({"lastSeenAt": {"startAt": "", "endsAt": "", "tz": "UTC"}}))
+        .post("/inbox/users", &app.admin, json!({"serchText": "typo", "sort": {"by": "name", "orderr": "asc"}}))
         .await;
+    assert_problem(status, &answer, 400, &["serchText", "sort.orderr"]);
+    let (status, answer) =
+        app.post("/inbox/users", &app.admin, json!({"lastSeenAt": {"startAt": "", "endsAt": "", "tz": "UTC"}})).await;
     assert_problem(status, &answer, 400, &["lastSeenAt.tz"]);
 }
 
@@ -293,8 +304,13 @@ async fn every_success_is_200_with_the_envelope() {
     let mut keys: Vec<&String> = answer.as_object().unwrap().keys().collect();
     keys.sort();
     assert_eq!(keys, ["code", "data", "message", "meta", "success"], "lists carry meta");
-    let user_answer = app.get("/inbox/bots", &app.admin).await.1;
-    assert_success(&user_answer);
+    let (_, bots) = app.get("/inbox/bots", &app.admin).await;
+    assert_success(&bots);
+    let id = app.import_one(json!({"uuid": "v"})).await;
+    let (_, one) = app.get(&format!("/inbox/users/{id}"), &app.admin).await;
+    let mut keys: Vec<&String> = one.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["code", "data", "message", "success"], "meta is for lists only");
 }
 
 #[tokio::test]
@@ -321,4 +337,14 @@ async fn without_a_configured_limit_there_is_no_rate_limiting() {
         let (status, _) = app.get("/inbox/bots", &app.admin).await;
         assert_eq!(status, 200);
     }
+}
+
+#[tokio::test]
+async fn a_token_revoked_by_its_secret_is_401() {
+    let app = spawn_app().await;
+    assert!(inboxd::auth::revoke(&*app.store, &app.agent).await.unwrap());
+    let (status, answer) = app.get("/inbox/bots", &app.agent).await;
+    assert_problem(status, &answer, 401, &[]);
+    let (status, _) = app.get("/inbox/bots", &app.admin).await;
+    assert_eq!(status, 200);
 }

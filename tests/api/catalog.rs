@@ -16,7 +16,8 @@ fn with_attributes(pairs: &[(&str, &str)]) -> Value {
 #[tokio::test]
 async fn bots_are_created_and_listed() {
     let app = spawn_app().await;
-    let (status, answer) = app.post("/inbox/bots", &app.admin, json!({"name": "Support", "platform": "WHATSAPP"})).await;
+    let (status, answer) =
+        app.post("/inbox/bots", &app.admin, json!({"name": "Support", "platform": "WHATSAPP"})).await;
     assert_eq!(status, 200, "{answer}");
     assert_success(&answer);
     let bot = answer["data"].clone();
@@ -34,14 +35,16 @@ async fn bots_are_created_and_listed() {
 #[tokio::test]
 async fn a_bot_needs_a_known_platform_and_no_unknown_fields() {
     let app = spawn_app().await;
-    let (status, answer) = app.post("/inbox/bots", &app.admin, json!({"name": "x", "platform": "INSTAGRAM", "colour": 1})).await;
+    let (status, answer) =
+        app.post("/inbox/bots", &app.admin, json!({"name": "x", "platform": "INSTAGRAM", "colour": 1})).await;
     assert_problem(status, &answer, 400, &["platform", "colour"]);
 }
 
 #[tokio::test]
 async fn agents_are_created_and_listed() {
     let app = spawn_app().await;
-    let (status, answer) = app.post("/inbox/agents", &app.admin, json!({"name": "Ann", "email": "ann@acme.test"})).await;
+    let (status, answer) =
+        app.post("/inbox/agents", &app.admin, json!({"name": "Ann", "email": "ann@acme.test"})).await;
     assert_eq!(status, 200, "{answer}");
     let agent = answer["data"].clone();
     assert_eq!(agent["name"], json!("Ann"));
@@ -110,8 +113,7 @@ async fn tag_conditions_follow_their_operators_ignoring_case() {
         (json!({"field": "tag", "operator": "notExists"}), set(&[&none])),
     ];
     for (condition, expected) in cases {
-        let segment =
-            app.segment(json!({"segmentName": "s", "match": "all", "conditions": [condition.clone()]})).await;
+        let segment = app.segment(json!({"segmentName": "s", "match": "all", "conditions": [condition.clone()]})).await;
         assert_eq!(app.matching(json!({"segments": [segment]})).await, expected, "{condition}");
     }
 }
@@ -130,8 +132,7 @@ async fn attribute_conditions_follow_their_operators_ignoring_case() {
         (json!({"field": "attribute", "key": "plan", "operator": "notExists"}), set(&[&none])),
     ];
     for (condition, expected) in cases {
-        let segment =
-            app.segment(json!({"segmentName": "s", "match": "all", "conditions": [condition.clone()]})).await;
+        let segment = app.segment(json!({"segmentName": "s", "match": "all", "conditions": [condition.clone()]})).await;
         assert_eq!(app.matching(json!({"segments": [segment]})).await, expected, "{condition}");
     }
 }
@@ -140,7 +141,9 @@ async fn attribute_conditions_follow_their_operators_ignoring_case() {
 async fn all_needs_every_condition_and_any_needs_one() {
     let app = spawn_app().await;
     let both = app
-        .import_one(json!({"profile": {"userDetails": {"tags": ["vip"], "attributes": [{"key": "plan", "value": "gold"}]}}}))
+        .import_one(
+            json!({"profile": {"userDetails": {"tags": ["vip"], "attributes": [{"key": "plan", "value": "gold"}]}}}),
+        )
         .await;
     let tag_only = app.import_one(tagged(&["vip"])).await;
     let attribute_only = app.import_one(with_attributes(&[("plan", "gold")])).await;
@@ -167,7 +170,8 @@ async fn no_conditions_hold_trivially_within_platform_and_bot() {
     let nowhere = app.import_one(json!({"uuid": "x"})).await;
     let everyone = app.segment(json!({"segmentName": "all", "match": "all", "conditions": []})).await;
     let anyone = app.segment(json!({"segmentName": "any", "match": "any", "conditions": []})).await;
-    let whatsapp = app.segment(json!({"segmentName": "wa", "platform": "WHATSAPP", "match": "all", "conditions": []})).await;
+    let whatsapp =
+        app.segment(json!({"segmentName": "wa", "platform": "WHATSAPP", "match": "all", "conditions": []})).await;
     let bot = app.segment(json!({"segmentName": "bot", "botId": wa, "match": "any", "conditions": []})).await;
     assert_eq!(app.matching(json!({"segments": [everyone]})).await, set(&[&on_wa, &on_wa2, &on_web, &nowhere]));
     assert_eq!(app.matching(json!({"segments": [anyone]})).await, set(&[&on_wa, &on_wa2, &on_web, &nowhere]));
@@ -180,8 +184,13 @@ async fn a_segment_with_a_bot_of_no_bot_of_the_workspace_is_400() {
     let app = spawn_app().await;
     let theirs = bot_of(&app, &app.other, "their bot", "WEBSITE").await;
     for bot in [NO_SUCH_ID, theirs.as_str()] {
-        let (status, answer) =
-            app.post("/inbox/segments", &app.admin, json!({"segmentName": "s", "botId": bot, "match": "all", "conditions": []})).await;
+        let (status, answer) = app
+            .post(
+                "/inbox/segments",
+                &app.admin,
+                json!({"segmentName": "s", "botId": bot, "match": "all", "conditions": []}),
+            )
+            .await;
         assert_problem(status, &answer, 400, &["botId"]);
     }
     let (_, answer) = app.get("/inbox/segments", &app.admin).await;
@@ -206,7 +215,15 @@ async fn malformed_segment_definitions_are_400_with_every_problem() {
         status,
         &answer,
         400,
-        &["segmentName", "platform", "match", "conditions[0].field", "conditions[1].operator", "conditions[2].key", "extra"],
+        &[
+            "segmentName",
+            "platform",
+            "match",
+            "conditions[0].field",
+            "conditions[1].operator",
+            "conditions[2].key",
+            "extra",
+        ],
     );
 }
 

@@ -141,7 +141,8 @@ async fn an_event_id_is_applied_once_within_and_across_batches() {
     let app = spawn_app().await;
     let id = app.import_one(json!({"uuid": "u"})).await;
     let event = json!({"type": "message", "userId": id, "by": "user", "text": "hi", "eventId": "evt-1"});
-    let data = app.events(json!([event, event, {"type": "order", "userId": id, "orderId": "o", "eventId": "evt-2"}])).await;
+    let data =
+        app.events(json!([event, event, {"type": "order", "userId": id, "orderId": "o", "eventId": "evt-2"}])).await;
     assert_eq!(data["applied"], json!(2));
     assert_eq!(data["duplicates"], json!(1));
     let data = app.events(json!([event, {"type": "order", "userId": id, "orderId": "o", "eventId": "evt-2"}])).await;
@@ -159,8 +160,9 @@ async fn event_ids_are_remembered_per_workspace() {
     let (_, answer) = app.post("/inbox/users/import", &app.other, json!([{"uuid": "theirs"}])).await;
     let theirs = answer["data"]["ids"][0].as_str().unwrap().to_string();
     app.events_ok(json!([{"type": "read", "userId": mine, "eventId": "shared-id"}])).await;
-    let (status, answer) =
-        app.post("/inbox/events", &app.other, json!([{"type": "read", "userId": theirs, "eventId": "shared-id"}])).await;
+    let (status, answer) = app
+        .post("/inbox/events", &app.other, json!([{"type": "read", "userId": theirs, "eventId": "shared-id"}]))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(answer["data"]["applied"], json!(1), "{answer}");
     assert_eq!(answer["data"]["duplicates"], json!(0));
@@ -169,16 +171,15 @@ async fn event_ids_are_remembered_per_workspace() {
 #[tokio::test]
 async fn a_visitor_message_creates_the_user_once_per_identity() {
     let app = spawn_app().await;
-    for (platform, field) in [
-        ("WEBSITE", "uuid"),
-        ("WHATSAPP", "whatsAppNumber"),
-        ("TELEGRAM", "telegramUserName"),
-        ("FACEBOOK", "facebookProfileId"),
+    for (platform, field, external) in [
+        ("WEBSITE", "uuid", "web-visitor-1"),
+        ("WHATSAPP", "whatsAppNumber", "27825551234"),
+        ("TELEGRAM", "telegramUserName", "tg_visitor"),
+        ("FACEBOOK", "facebookProfileId", "100004567890"),
     ] {
         let bot = app.bot(&format!("{platform} bot"), platform).await;
-        let external = format!("ext-{platform}-27825551234");
         let at = "2025-03-01T10:00:00.000Z";
-        let id = app.visitor(platform, &bot, &external, "user", at).await;
+        let id = app.visitor(platform, &bot, external, "user", at).await;
         let user = app.user(&id).await;
         let kept = if field == "uuid" { &user["uuid"] } else { &user["profile"]["userDetails"][field] };
         assert_eq!(kept, &json!(external), "{platform} keeps the externalId as {field}");
@@ -194,7 +195,7 @@ async fn a_visitor_message_creates_the_user_once_per_identity() {
             _ => "_botFacebook",
         };
         assert_eq!(user[bot_field], json!(bot));
-        let again = app.visitor(platform, &bot, &external, "user", "2025-03-02T10:00:00.000Z").await;
+        let again = app.visitor(platform, &bot, external, "user", "2025-03-02T10:00:00.000Z").await;
         assert_eq!(again, id, "{platform}: the same identity is the same user");
         let user = app.user(&id).await;
         assert_eq!(user["createdAt"], json!(at));
@@ -207,7 +208,9 @@ async fn a_visitor_message_creates_the_user_once_per_identity() {
 async fn a_visitor_identity_finds_an_imported_user() {
     let app = spawn_app().await;
     let wa = app.bot("wa", "WHATSAPP").await;
-    let id = app.import_one(json!({"_botWhatsapp": wa, "profile": {"userDetails": {"whatsAppNumber": "27825551234"}}})).await;
+    let id = app
+        .import_one(json!({"_botWhatsapp": wa, "profile": {"userDetails": {"whatsAppNumber": "27825551234"}}}))
+        .await;
     let found = app.visitor("WHATSAPP", &wa, "27825551234", "user", &now()).await;
     assert_eq!(found, id);
 }
@@ -222,7 +225,7 @@ async fn a_visitor_bot_must_be_of_that_platform_in_the_workspace() {
             {"type": "message", "by": "user", "text": "hi", "visitor": {"platform": "WEBSITE", "botId": wa, "externalId": "v1"}},
             {"type": "message", "by": "user", "text": "hi", "visitor": {"platform": "WEBSITE", "botId": theirs, "externalId": "v2"}},
             {"type": "message", "by": "user", "text": "hi", "visitor": {"platform": "WEBSITE", "botId": NO_SUCH_ID, "externalId": "v3"}},
-            {"type": "message", "by": "user", "text": "hi", "visitor": {"platform": "WHATSAPP", "botId": wa, "externalId": "v4"}}
+            {"type": "message", "by": "user", "text": "hi", "visitor": {"platform": "WHATSAPP", "botId": wa, "externalId": "27825551234"}}
         ]))
         .await;
     assert_eq!(data["applied"], json!(1));
@@ -341,4 +344,19 @@ async fn events_move_updated_at() {
         assert!(now > last, "updatedAt moved after {event}: {last} -> {now}");
         last = now;
     }
+}
+
+#[tokio::test]
+async fn only_message_events_may_name_a_visitor() {
+    let app = spawn_app().await;
+    let web = app.bot("web", "WEBSITE").await;
+    let data = app
+        .events(json!([
+            {"type": "presence", "online": true, "visitor": {"platform": "WEBSITE", "botId": web, "externalId": "v1"}},
+            {"type": "order", "orderId": "o", "visitor": {"platform": "WEBSITE", "botId": web, "externalId": "v1"}}
+        ]))
+        .await;
+    assert_eq!(data["applied"], json!(0));
+    assert_eq!(data["users"], json!([null, null]));
+    assert_eq!(app.query(json!({})).await["meta"]["total"], json!(0), "no user was created");
 }

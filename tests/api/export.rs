@@ -6,10 +6,37 @@ use serde_json::json;
 use crate::support::*;
 
 const COLUMNS: [&str; 32] = [
-    "_id", "uuid", "name", "userProvidedName", "email", "phone", "whatsAppNumber", "telegramUserName",
-    "facebookProfileId", "city", "country", "platform", "status", "tags", "agentId", "agent", "createdAt",
-    "updatedAt", "lastSeenAt", "lastMessageAt", "lastMessageBy", "lastMessageText", "userInteracted", "isOnline",
-    "isLiveChatActive", "isContact", "isSubscriber", "isUserBlocked", "hasOrdered", "lastOrderAt", "orderCount",
+    "_id",
+    "uuid",
+    "name",
+    "userProvidedName",
+    "email",
+    "phone",
+    "whatsAppNumber",
+    "telegramUserName",
+    "facebookProfileId",
+    "city",
+    "country",
+    "platform",
+    "status",
+    "tags",
+    "agentId",
+    "agent",
+    "createdAt",
+    "updatedAt",
+    "lastSeenAt",
+    "lastMessageAt",
+    "lastMessageBy",
+    "lastMessageText",
+    "userInteracted",
+    "isOnline",
+    "isLiveChatActive",
+    "isContact",
+    "isSubscriber",
+    "isUserBlocked",
+    "hasOrdered",
+    "lastOrderAt",
+    "orderCount",
     "unreadMessages",
 ];
 
@@ -22,7 +49,13 @@ async fn an_export_is_a_csv_attachment_with_the_columns_in_order() {
     ]))
     .await;
     let answer = app
-        .raw(Method::POST, "/inbox/users", Some(&app.admin), Some("application/json"), Some(br#"{"isExport":"csv"}"#.to_vec()))
+        .raw(
+            Method::POST,
+            "/inbox/users",
+            Some(&app.admin),
+            Some("application/json"),
+            Some(br#"{"isExport":"csv"}"#.to_vec()),
+        )
         .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(answer.header("content-type").to_lowercase().replace(' ', ""), "text/csv;charset=utf-8");
@@ -45,7 +78,11 @@ async fn attribute_columns_cover_every_key_of_the_workspace() {
     ]))
     .await;
     let (_, answer) = app
-        .post("/inbox/users/import", &app.other, json!([{"profile": {"userDetails": {"attributes": [{"key": "theirs", "value": "1"}]}}}]))
+        .post(
+            "/inbox/users/import",
+            &app.other,
+            json!([{"profile": {"userDetails": {"attributes": [{"key": "theirs", "value": "1"}]}}}]),
+        )
         .await;
     assert_eq!(answer["data"]["created"], json!(1));
     let (header, rows) = app.export(json!({"tags": ["x"]})).await;
@@ -123,9 +160,24 @@ async fn missing_values_are_empty_cells() {
     app.import_one(json!({"profile": {"userDetails": {"name": "bare"}}})).await;
     let (header, rows) = app.export(json!({})).await;
     for column in [
-        "uuid", "userProvidedName", "email", "phone", "whatsAppNumber", "telegramUserName", "facebookProfileId", "city",
-        "country", "platform", "tags", "agentId", "agent", "lastSeenAt", "lastMessageAt", "lastMessageBy",
-        "lastMessageText", "lastOrderAt",
+        "uuid",
+        "userProvidedName",
+        "email",
+        "phone",
+        "whatsAppNumber",
+        "telegramUserName",
+        "facebookProfileId",
+        "city",
+        "country",
+        "platform",
+        "tags",
+        "agentId",
+        "agent",
+        "lastSeenAt",
+        "lastMessageAt",
+        "lastMessageBy",
+        "lastMessageText",
+        "lastOrderAt",
     ] {
         assert_eq!(cell(&header, &rows[0], column), "", "{column}");
     }
@@ -213,8 +265,9 @@ async fn an_unknown_export_kind_is_400() {
 #[tokio::test]
 async fn an_export_holds_many_rows() {
     let app = spawn_app().await;
-    let rows: Vec<serde_json::Value> =
-        (0..3000).map(|i| json!({"uuid": format!("u{i}"), "profile": {"userDetails": {"name": format!("user {i}")}}})).collect();
+    let rows: Vec<serde_json::Value> = (0..3000)
+        .map(|i| json!({"uuid": format!("u{i}"), "profile": {"userDetails": {"name": format!("user {i}")}}}))
+        .collect();
     let data = app.import(serde_json::Value::Array(rows)).await;
     assert_eq!(data["created"], json!(3000));
     let (_, rows) = app.export(json!({})).await;

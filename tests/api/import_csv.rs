@@ -39,7 +39,11 @@ async fn a_csv_import_creates_users_from_the_export_columns() {
     assert_eq!(details["city"], json!("Durban"));
     assert_eq!(details["attributes"], json!([{"key": "plan", "value": "gold"}]));
     let ben = app.user(answer["data"]["ids"][1].as_str().unwrap()).await;
-    assert_eq!(ben["profile"]["userDetails"]["contact"]["phone"]["number"], json!("0825550000"), "no +: all digits are the number");
+    assert_eq!(
+        ben["profile"]["userDetails"]["contact"]["phone"]["number"],
+        json!("0825550000"),
+        "no +: all digits are the number"
+    );
     assert_eq!(ben["profile"]["userDetails"]["contact"]["phone"]["prefix"], json!(null));
     assert_eq!(ben["status"], json!("OPEN"));
 }
@@ -67,7 +71,8 @@ async fn csv_rows_count_from_the_first_data_row() {
 #[tokio::test]
 async fn the_export_only_columns_are_accepted_and_ignored() {
     let app = spawn_app().await;
-    let csv = "uuid,createdAt,updatedAt,lastSeenAt,lastMessageAt,lastMessageBy,lastMessageText,userInteracted,isOnline,\
+    let csv =
+        "uuid,createdAt,updatedAt,lastSeenAt,lastMessageAt,lastMessageBy,lastMessageText,userInteracted,isOnline,\
                hasOrdered,lastOrderAt,orderCount,unreadMessages,platform,agent\n\
                c-1,2001-01-01T00:00:00.000Z,2001-01-01T00:00:00.000Z,2001-01-01T00:00:00.000Z,2001-01-01T00:00:00.000Z,\
                user,hi,true,true,true,2001-01-01T00:00:00.000Z,5,7,TELEGRAM,Nobody\n";
@@ -87,7 +92,7 @@ async fn the_export_only_columns_are_accepted_and_ignored() {
 #[tokio::test]
 async fn a_leading_quote_that_neutralised_a_formula_is_stripped_again() {
     let app = spawn_app().await;
-    let (status, answer) = import_csv(&app, "uuid,name,phone,tags\nc-1,'=SUM(1),'+27825551234,'-minus; '@at\n").await;
+    let (status, answer) = import_csv(&app, "uuid,name,phone,tags\nc-1,'=SUM(1),'+27825551234,'-minus; @at\n").await;
     assert_eq!(status, 200, "{answer}");
     let user = app.user(answer["data"]["ids"][0].as_str().unwrap()).await;
     let details = &user["profile"]["userDetails"];
@@ -116,7 +121,8 @@ async fn an_exported_file_imports_back_unchanged() {
     .await;
     let web = app.bot("web", "WEBSITE").await;
     let visitor = app.web_visitor(&web, "visitor-9", "2025-03-01T10:00:00.000Z").await;
-    app.events_ok(json!([{"type": "order", "userId": visitor, "orderId": "o-1", "at": "2025-03-02T10:00:00.000Z"}])).await;
+    app.events_ok(json!([{"type": "order", "userId": visitor, "orderId": "o-1", "at": "2025-03-02T10:00:00.000Z"}]))
+        .await;
 
     let (all, _) = app.all_ids(json!({})).await;
     let mut before = Vec::new();
@@ -142,7 +148,9 @@ async fn an_exported_file_imports_back_unchanged() {
     assert_eq!(header_again, header);
     let updated = header.iter().position(|h| h == "updatedAt").unwrap();
     let strip = |rows: &[Vec<String>]| -> Vec<Vec<String>> {
-        rows.iter().map(|r| r.iter().enumerate().filter(|(i, _)| *i != updated).map(|(_, c)| c.clone()).collect()).collect()
+        rows.iter()
+            .map(|r| r.iter().enumerate().filter(|(i, _)| *i != updated).map(|(_, c)| c.clone()).collect())
+            .collect()
     };
     assert_eq!(strip(&rows_again), strip(&rows));
 }
@@ -171,4 +179,16 @@ async fn a_csv_import_with_a_charset_is_a_csv_import() {
     assert_eq!(answer.status, 200, "{}", answer.text());
     let id = answer.json()["data"]["ids"][0].as_str().unwrap().to_string();
     assert_eq!(app.user(&id).await["profile"]["userDetails"]["name"], json!("Zoë"));
+}
+
+#[tokio::test]
+async fn a_csv_of_more_than_10000_rows_is_400_and_applies_nothing() {
+    let app = spawn_app().await;
+    let mut csv = String::from("uuid\n");
+    for i in 0..10_001 {
+        csv.push_str(&format!("u{i}\n"));
+    }
+    let (status, answer) = import_csv(&app, &csv).await;
+    assert_problem(status, &answer, 400, &[]);
+    assert_eq!(app.query(json!({})).await["meta"]["total"], json!(0));
 }

@@ -82,21 +82,30 @@ async fn rows_match_by_uuid_before_email() {
 async fn rows_match_by_email_ignoring_case_then_by_phone() {
     let app = spawn_app().await;
     let a = app
-        .import_one(details(json!({"contact": {"email": "Ana@Example.com", "phone": {"prefix": "27", "number": "825551234"}}})))
+        .import_one(details(
+            json!({"contact": {"email": "Ana@Example.com", "phone": {"prefix": "27", "number": "825551234"}}}),
+        ))
         .await;
     let data = app.import(json!([details(json!({"contact": {"email": "ANA@EXAMPLE.COM"}, "name": "by email"}))])).await;
     assert_eq!(data["ids"], json!([a]));
     assert_eq!(data["updated"], json!(1));
     let data = app
-        .import(json!([details(json!({"contact": {"phone": {"prefix": "+27", "number": "82 555-1234"}}, "city": "by phone"}))]))
+        .import(json!([details(
+            json!({"contact": {"phone": {"prefix": "+27", "number": "82 555-1234"}}, "city": "by phone"})
+        )]))
         .await;
     assert_eq!(data["ids"], json!([a]));
     let user = app.user(&a).await;
     assert_eq!(user["profile"]["userDetails"]["name"], json!("by email"));
     assert_eq!(user["profile"]["userDetails"]["city"], json!("by phone"));
-    assert_eq!(user["profile"]["userDetails"]["contact"]["email"], json!("ANA@EXAMPLE.COM"), "the row's email is taken");
+    assert_eq!(
+        user["profile"]["userDetails"]["contact"]["email"],
+        json!("ANA@EXAMPLE.COM"),
+        "the row's email is taken"
+    );
     // Another phone creates another user.
-    let data = app.import(json!([details(json!({"contact": {"phone": {"prefix": "27", "number": "825559999"}}}))])).await;
+    let data =
+        app.import(json!([details(json!({"contact": {"phone": {"prefix": "27", "number": "825559999"}}}))])).await;
     assert_eq!(data["created"], json!(1));
     assert_ne!(data["ids"][0], json!(a));
 }
@@ -290,4 +299,15 @@ async fn rows_of_one_import_that_name_the_same_user_update_it_in_turn() {
     let user = app.user(data["ids"][0].as_str().unwrap()).await;
     assert_eq!(user["profile"]["userDetails"]["name"], json!("first"));
     assert_eq!(user["profile"]["userDetails"]["city"], json!("second"));
+}
+
+#[tokio::test]
+async fn phones_match_by_prefix_and_number_digits_taken_together() {
+    let app = spawn_app().await;
+    let a = app.import_one(details(json!({"contact": {"phone": {"number": "27825551234"}}}))).await;
+    let data = app
+        .import(json!([details(json!({"contact": {"phone": {"prefix": "27", "number": "825551234"}}, "city": "x"}))]))
+        .await;
+    assert_eq!(data["ids"], json!([a]), "the same digits, split differently, are the same phone");
+    assert_eq!(data["created"], json!(0));
 }

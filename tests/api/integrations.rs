@@ -25,7 +25,11 @@ async fn attributes_merge_into_the_user_found_by_email_ignoring_case() {
             "attributes": [{"key": "plan", "value": "gold"}, {"key": "old", "value": "x"}]}}}))
         .await;
     let (status, answer) = app
-        .put(PATH, &app.admin, json!({"search": "ana@example.COM", "attributes": {"plan": "silver", "seats": "4", "old": null}}))
+        .put(
+            PATH,
+            &app.admin,
+            json!({"search": "ana@example.COM", "attributes": {"plan": "silver", "seats": "4", "old": null}}),
+        )
         .await;
     assert_eq!(status, 200, "{answer}");
     assert_success(&answer);
@@ -40,12 +44,15 @@ async fn the_user_is_found_by_whatsapp_or_phone_digits() {
     let app = spawn_app().await;
     let by_whatsapp = app.import_one(json!({"profile": {"userDetails": {"whatsAppNumber": "+27 83 111 2222"}}})).await;
     let by_phone = app
-        .import_one(json!({"profile": {"userDetails": {"contact": {"phone": {"prefix": "27", "number": "825551234"}}}}}))
+        .import_one(
+            json!({"profile": {"userDetails": {"contact": {"phone": {"prefix": "27", "number": "825551234"}}}}}),
+        )
         .await;
     let (status, answer) = app.put(PATH, &app.admin, json!({"search": "27831112222", "attributes": {"a": "1"}})).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["data"]["_id"], json!(by_whatsapp));
-    let (status, answer) = app.put(PATH, &app.admin, json!({"search": "+27 82 555 1234", "attributes": {"b": "2"}})).await;
+    let (status, answer) =
+        app.put(PATH, &app.admin, json!({"search": "+27 82 555 1234", "attributes": {"b": "2"}})).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["data"]["_id"], json!(by_phone));
     assert_eq!(attributes_of(&app.user(&by_phone).await), vec![("b".to_string(), json!("2"))]);
@@ -74,7 +81,11 @@ async fn email_wins_over_uuid() {
 async fn no_matching_user_is_404() {
     let app = spawn_app().await;
     let (_, answer) = app
-        .post("/inbox/users/import", &app.other, json!([{"profile": {"userDetails": {"contact": {"email": "theirs@x.test"}}}}]))
+        .post(
+            "/inbox/users/import",
+            &app.other,
+            json!([{"profile": {"userDetails": {"contact": {"email": "theirs@x.test"}}}}]),
+        )
         .await;
     assert_eq!(answer["data"]["created"], json!(1));
     for search in ["nobody@x.test", "theirs@x.test"] {
@@ -93,17 +104,21 @@ async fn bot_or_platform_restrict_the_search() {
         .await;
     let on_wa = app.import_one(json!({"_botWhatsapp": wa, "uuid": "wa-user"})).await;
     for platform in ["whatsapp", "WHATSAPP", "WhatsApp"] {
-        let (status, answer) =
-            app.put(PATH, &app.admin, json!({"search": "web@x.test", "platform": platform, "attributes": {"a": "1"}})).await;
+        let (status, answer) = app
+            .put(PATH, &app.admin, json!({"search": "web@x.test", "platform": platform, "attributes": {"a": "1"}}))
+            .await;
         assert_problem(status, &answer, 404, &[]);
     }
-    let (status, answer) =
-        app.put(PATH, &app.admin, json!({"search": "web@x.test", "platform": "website", "attributes": {"a": "1"}})).await;
+    let (status, answer) = app
+        .put(PATH, &app.admin, json!({"search": "web@x.test", "platform": "website", "attributes": {"a": "1"}}))
+        .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["data"]["_id"], json!(on_web));
-    let (status, _) = app.put(PATH, &app.admin, json!({"search": "wa-user", "botId": web, "attributes": {"a": "1"}})).await;
+    let (status, _) =
+        app.put(PATH, &app.admin, json!({"search": "wa-user", "botId": web, "attributes": {"a": "1"}})).await;
     assert_eq!(status, 404);
-    let (status, answer) = app.put(PATH, &app.admin, json!({"search": "wa-user", "botId": wa, "attributes": {"a": "1"}})).await;
+    let (status, answer) =
+        app.put(PATH, &app.admin, json!({"search": "wa-user", "botId": wa, "attributes": {"a": "1"}})).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["data"]["_id"], json!(on_wa));
 }
@@ -122,4 +137,15 @@ async fn agents_may_update_attributes() {
     app.import_one(json!({"uuid": "u"})).await;
     let (status, answer) = app.put(PATH, &app.agent, json!({"search": "u", "attributes": {"a": "1"}})).await;
     assert_eq!(status, 200, "{answer}");
+}
+
+#[tokio::test]
+async fn digits_must_equal_not_merely_occur() {
+    let app = spawn_app().await;
+    app.import_one(
+        json!({"profile": {"userDetails": {"contact": {"phone": {"prefix": "27", "number": "825551234"}}}}}),
+    )
+    .await;
+    let (status, answer) = app.put(PATH, &app.admin, json!({"search": "825551234", "attributes": {"a": "1"}})).await;
+    assert_problem(status, &answer, 404, &[]);
 }

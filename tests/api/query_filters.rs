@@ -111,10 +111,7 @@ async fn the_four_bot_lists_are_one_any_condition() {
         app.matching(json!({"_botTelegram": [tg], "_botFacebook": [fb], "_botWebsite": [], "_botWhatsapp": []})).await,
         set(&[&on_tg, &on_fb])
     );
-    assert_eq!(
-        app.matching(json!({"_botWebsite": [web1, web2]})).await,
-        set(&[&on_web1, &on_web2, &on_web2_and_wa])
-    );
+    assert_eq!(app.matching(json!({"_botWebsite": [web1, web2]})).await, set(&[&on_web1, &on_web2, &on_web2_and_wa]));
     // A bot listed under another channel's field is not that channel's bot.
     assert_eq!(app.matching(json!({"_botWebsite": [wa]})).await, Vec::<String>::new());
 }
@@ -168,9 +165,8 @@ async fn malformed_ids_in_filters_are_400() {
 async fn segments_match_any_listed_segment() {
     let app = spawn_app().await;
     let vip = app.import_one(json!({"profile": {"userDetails": {"tags": ["vip"]}}})).await;
-    let gold = app
-        .import_one(json!({"profile": {"userDetails": {"attributes": [{"key": "plan", "value": "gold"}]}}}))
-        .await;
+    let gold =
+        app.import_one(json!({"profile": {"userDetails": {"attributes": [{"key": "plan", "value": "gold"}]}}})).await;
     let _plain = app.import_one(json!({"profile": {"userDetails": {"name": "plain"}}})).await;
     let vips = app
         .segment(json!({"segmentName": "VIPs", "match": "all", "conditions": [
@@ -239,10 +235,7 @@ async fn created_at_range_is_inclusive_at_both_ends() {
     assert_eq!(app.matching(range("2025-03-01T10:00:00.000Z", "")).await, set(&[&start, &middle, &end, &after]));
     assert_eq!(app.matching(range("", "2025-03-01T10:00:00.000Z")).await, set(&[&before, &start]));
     // Any offset: 12:00+02:00 is 10:00Z.
-    assert_eq!(
-        app.matching(range("2025-03-01T12:00:00+02:00", "2025-03-01T10:00:00Z")).await,
-        set(&[&start])
-    );
+    assert_eq!(app.matching(range("2025-03-01T12:00:00+02:00", "2025-03-01T10:00:00Z")).await, set(&[&start]));
 }
 
 #[tokio::test]
@@ -358,8 +351,9 @@ async fn naming_a_conditional_filter_whose_field_is_missing_is_400() {
 #[tokio::test]
 async fn unknown_applicable_filter_names_are_400() {
     let app = spawn_app().await;
-    let (status, answer) =
-        app.post("/inbox/users", &app.admin, json!({"isOnline": true, "applicableFilters": ["isOnline", "isVip"]})).await;
+    let (status, answer) = app
+        .post("/inbox/users", &app.admin, json!({"isOnline": true, "applicableFilters": ["isOnline", "isVip"]}))
+        .await;
     assert_problem(status, &answer, 400, &["applicableFilters[1]"]);
     let (status, answer) = app.post("/inbox/users", &app.admin, json!({"applicableFilters": ["isonline"]})).await;
     assert_problem(status, &answer, 400, &["applicableFilters[0]"]);
@@ -412,10 +406,14 @@ async fn not_supported_fields_are_400_otherwise() {
 async fn text_search_needs_every_term_somewhere() {
     let app = spawn_app().await;
     let ana = app
-        .import_one(json!({"profile": {"userDetails": {"name": "Ana Silva", "contact": {"email": "ana@gold.example"}}}}))
+        .import_one(
+            json!({"profile": {"userDetails": {"name": "Ana Silva", "contact": {"email": "ana@gold.example"}}}}),
+        )
         .await;
     let ana_other = app
-        .import_one(json!({"profile": {"userDetails": {"name": "Ana Costa", "contact": {"email": "ana@silver.example"}}}}))
+        .import_one(
+            json!({"profile": {"userDetails": {"name": "Ana Costa", "contact": {"email": "ana@silver.example"}}}}),
+        )
         .await;
     let _bob = app.import_one(json!({"profile": {"userDetails": {"name": "Bob Gold"}}})).await;
     assert_eq!(app.matching(json!({"searchText": "ana gold"})).await, set(&[&ana]));
@@ -452,7 +450,9 @@ async fn text_search_finds_substrings_of_every_searchable_field() {
         .await;
     let by_telegram = app.import_one(json!({"profile": {"userDetails": {"telegramUserName": "tg_wizard"}}})).await;
     let by_facebook = app.import_one(json!({"profile": {"userDetails": {"facebookProfileId": "fb.owl.77"}}})).await;
-    let by_whatsapp = app.import_one(json!({"profile": {"userDetails": {"whatsAppNumber": "wa-parrot"}}})).await;
+    let by_whatsapp =
+        app.import_one(json!({"profile": {"userDetails": {"name": "Ana", "whatsAppNumber": "27834445555"}}})).await;
+    let _other_ana = app.import_one(json!({"profile": {"userDetails": {"name": "Ana", "city": "834"}}})).await;
     let _city = app.import_one(json!({"profile": {"userDetails": {"city": "Quintana", "country": "Marta"}}})).await;
     assert_eq!(app.matching(json!({"searchText": "art"})).await, set(&[&by_name]));
     assert_eq!(app.matching(json!({"searchText": "quint"})).await, set(&[&by_provided]));
@@ -460,18 +460,23 @@ async fn text_search_finds_substrings_of_every_searchable_field() {
     assert_eq!(app.matching(json!({"searchText": "EXAMPLE.ORG"})).await, set(&[&by_email]));
     assert_eq!(app.matching(json!({"searchText": "wizard"})).await, set(&[&by_telegram]));
     assert_eq!(app.matching(json!({"searchText": "owl.7"})).await, set(&[&by_facebook]));
-    assert_eq!(app.matching(json!({"searchText": "parrot"})).await, set(&[&by_whatsapp]));
+    // Not phone-like (a letter in it): each term is looked for as text, "834" in whatsAppNumber.
+    assert_eq!(app.matching(json!({"searchText": "ana 834"})).await, set(&[&by_whatsapp]));
 }
 
 #[tokio::test]
 async fn phone_like_text_finds_phone_and_whatsapp_digits() {
     let app = spawn_app().await;
     let phone = app
-        .import_one(json!({"profile": {"userDetails": {"contact": {"phone": {"prefix": "27", "number": "825551234"}}}}}))
+        .import_one(
+            json!({"profile": {"userDetails": {"contact": {"phone": {"prefix": "27", "number": "825551234"}}}}}),
+        )
         .await;
     let whatsapp = app.import_one(json!({"profile": {"userDetails": {"whatsAppNumber": "+27 83 111 2222"}}})).await;
     let _other = app
-        .import_one(json!({"profile": {"userDetails": {"contact": {"phone": {"prefix": "44", "number": "7700900123"}}}}}))
+        .import_one(
+            json!({"profile": {"userDetails": {"contact": {"phone": {"prefix": "44", "number": "7700900123"}}}}}),
+        )
         .await;
     assert_eq!(app.matching(json!({"searchText": "+27 82-555"})).await, set(&[&phone]));
     assert_eq!(app.matching(json!({"searchText": "(27) 825.551.234"})).await, set(&[&phone]));
@@ -505,9 +510,7 @@ async fn has_ordered_counts_orders_and_their_time_when_named() {
         {"type": "order", "userId": march, "orderId": "o3", "at": "2025-03-10T10:00:00.000Z", "amount": 99.5}
     ]))
     .await;
-    let ordered = |status: bool, last_at: &str| {
-        json!({"hasOrdered": {"status": status, "lastAt": last_at}, "applicableFilters": ["hasOrdered"]})
-    };
+    let ordered = |status: bool, last_at: &str| json!({"hasOrdered": {"status": status, "lastAt": last_at}, "applicableFilters": ["hasOrdered"]});
     assert_eq!(app.matching(ordered(true, "")).await, set(&[january, march]));
     assert_eq!(app.matching(ordered(false, "")).await, set(&[none]));
     assert_eq!(app.matching(ordered(true, "2025-02-01")).await, set(&[march]));
@@ -518,7 +521,11 @@ async fn has_ordered_counts_orders_and_their_time_when_named() {
     let unnamed = json!({"hasOrdered": {"status": true, "lastAt": ""}});
     assert_eq!(app.matching(unnamed).await, set(&[none, january, march]));
     let (status, answer) = app
-        .post("/inbox/users", &app.admin, json!({"hasOrdered": {"status": true, "lastAt": "soon"}, "applicableFilters": ["hasOrdered"]}))
+        .post(
+            "/inbox/users",
+            &app.admin,
+            json!({"hasOrdered": {"status": true, "lastAt": "soon"}, "applicableFilters": ["hasOrdered"]}),
+        )
         .await;
     assert_problem(status, &answer, 400, &["hasOrdered.lastAt"]);
 }
@@ -585,9 +592,8 @@ async fn deleted_users_are_hidden_unless_asked_for() {
 async fn all_conditions_combine_with_and() {
     let app = spawn_app().await;
     let wa = app.bot("wa", "WHATSAPP").await;
-    let both = app
-        .import_one(json!({"_botWhatsapp": wa, "profile": {"userDetails": {"name": "Zed", "tags": ["vip"]}}}))
-        .await;
+    let both =
+        app.import_one(json!({"_botWhatsapp": wa, "profile": {"userDetails": {"name": "Zed", "tags": ["vip"]}}})).await;
     let _tag_only = app.import_one(json!({"profile": {"userDetails": {"name": "Zed", "tags": ["vip"]}}})).await;
     let _bot_only = app.import_one(json!({"_botWhatsapp": wa, "profile": {"userDetails": {"name": "Zed"}}})).await;
     let body = json!({"tags": ["vip"], "_botWhatsapp": [wa], "searchText": "zed", "status": ["OPEN"]});
@@ -613,4 +619,15 @@ async fn wrong_json_types_in_the_query_are_400_with_their_paths() {
         400,
         &["searchText", "tags", "_agentAssigned[0]", "lastSeenAt", "isOnline", "page", "sort.order"],
     );
+}
+
+#[tokio::test]
+async fn phone_like_text_also_matches_as_plain_text() {
+    let app = spawn_app().await;
+    let agent = app.import_one(json!({"profile": {"userDetails": {"name": "Agent 007"}}})).await;
+    let phone = app
+        .import_one(json!({"profile": {"userDetails": {"contact": {"phone": {"prefix": "1", "number": "2000074"}}}}}))
+        .await;
+    let _other = app.import_one(json!({"profile": {"userDetails": {"name": "Agent 8"}}})).await;
+    assert_eq!(app.matching(json!({"searchText": "007"})).await, set(&[&agent, &phone]));
 }

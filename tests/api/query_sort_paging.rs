@@ -43,7 +43,8 @@ async fn the_contacts_view_sorts_by_creation_newest_first_by_default() {
     let ids =
         visitors_at(&app, &["2025-03-02T10:00:00.000Z", "2025-03-01T10:00:00.000Z", "2025-03-03T10:00:00.000Z"]).await;
     // Seen in the opposite order, so lastSeenAt and createdAt disagree.
-    for (id, at) in ids.iter().zip(["2025-04-03T10:00:00.000Z", "2025-04-02T10:00:00.000Z", "2025-04-01T10:00:00.000Z"]) {
+    for (id, at) in ids.iter().zip(["2025-04-03T10:00:00.000Z", "2025-04-02T10:00:00.000Z", "2025-04-01T10:00:00.000Z"])
+    {
         app.events_ok(json!([{"type": "message", "userId": id, "by": "user", "text": "again", "at": at}])).await;
         app.update(id, json!({"isContact": true})).await;
     }
@@ -64,7 +65,10 @@ async fn sorting_by_last_seen_puts_never_seen_users_last_in_both_orders() {
         app.query_ids(sort("lastSeenAt", "desc")).await,
         vec![ids[2].clone(), ids[0].clone(), ids[1].clone(), never.clone()]
     );
-    assert_eq!(app.query_ids(sort("lastSeenAt", "asc")).await, vec![ids[1].clone(), ids[0].clone(), ids[2].clone(), never]);
+    assert_eq!(
+        app.query_ids(sort("lastSeenAt", "asc")).await,
+        vec![ids[1].clone(), ids[0].clone(), ids[2].clone(), never]
+    );
 }
 
 #[tokio::test]
@@ -77,7 +81,10 @@ async fn sorting_by_creation_follows_created_at() {
         app.query_ids(sort("createdAt", "desc")).await,
         vec![imported_now.clone(), ids[2].clone(), ids[0].clone(), ids[1].clone()]
     );
-    assert_eq!(app.query_ids(sort("createdAt", "asc")).await, vec![ids[1].clone(), ids[0].clone(), ids[2].clone(), imported_now]);
+    assert_eq!(
+        app.query_ids(sort("createdAt", "asc")).await,
+        vec![ids[1].clone(), ids[0].clone(), ids[2].clone(), imported_now]
+    );
 }
 
 #[tokio::test]
@@ -160,7 +167,10 @@ async fn the_display_name_falls_back_to_the_user_provided_name() {
     let bruno = app.import_one(json!({"profile": {"userDetails": {"name": "Bruno", "userProvidedName": "zz"}}})).await;
     let alma = app.import_one(json!({"profile": {"userDetails": {"userProvidedName": "Alma"}}})).await;
     let nameless = app.import_one(json!({"uuid": "nameless"})).await;
-    assert_eq!(app.query_ids(sort("name", "asc")).await, vec![alma.clone(), bruno.clone(), carla.clone(), nameless.clone()]);
+    assert_eq!(
+        app.query_ids(sort("name", "asc")).await,
+        vec![alma.clone(), bruno.clone(), carla.clone(), nameless.clone()]
+    );
     assert_eq!(app.query_ids(sort("name", "desc")).await, vec![carla, bruno, alma, nameless]);
 }
 
@@ -171,7 +181,8 @@ async fn invalid_sorts_are_400() {
     assert_problem(status, &answer, 400, &["sort.by"]);
     let (status, answer) = app.post("/inbox/users", &app.admin, json!({"sort": {"by": "name", "order": "ASC"}})).await;
     assert_problem(status, &answer, 400, &["sort.order"]);
-    let (status, answer) = app.post("/inbox/users", &app.admin, json!({"sort": {"by": "name", "direction": "asc"}})).await;
+    let (status, answer) =
+        app.post("/inbox/users", &app.admin, json!({"sort": {"by": "name", "direction": "asc"}})).await;
     assert_problem(status, &answer, 400, &["sort.direction"]);
 }
 

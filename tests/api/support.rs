@@ -53,25 +53,16 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let db = dir.path().join("inboxd.db");
-    let mut settings = Settings { db: db.clone(), listen: "127.0.0.1:0".into(), ..Default::default() };
+    let mut settings = Settings { db, listen: "127.0.0.1:0".into(), ..Default::default() };
     configure(&mut settings);
+    let db = settings.db.clone();
     let server = inboxd::server::start(settings).await.expect("the server starts");
     let addr = server.addr;
     let store = server.store.clone();
     let admin = inboxd::auth::create_token(&*store, "acme", Role::Admin).await.expect("an admin token");
     let agent = inboxd::auth::create_token(&*store, "acme", Role::Agent).await.expect("an agent token");
     let other = inboxd::auth::create_token(&*store, "other", Role::Admin).await.expect("a token of workspace other");
-    TestApp {
-        addr,
-        store,
-        admin,
-        agent,
-        other,
-        client: Client::new(),
-        db,
-        _server: Box::new(server),
-        _dir: dir,
-    }
+    TestApp { addr, store, admin, agent, other, client: Client::new(), db, _server: Box::new(server), _dir: dir }
 }
 
 impl TestApp {
@@ -269,7 +260,13 @@ impl TestApp {
     pub async fn export(&self, mut body: Value) -> (Vec<String>, Vec<Vec<String>>) {
         body["isExport"] = json!("csv");
         let answer = self
-            .raw(Method::POST, "/inbox/users", Some(&self.admin), Some("application/json"), Some(body.to_string().into()))
+            .raw(
+                Method::POST,
+                "/inbox/users",
+                Some(&self.admin),
+                Some("application/json"),
+                Some(body.to_string().into()),
+            )
             .await;
         assert_eq!(answer.status, 200, "export answered {}", answer.text());
         let mut rows = parse_csv(&answer.text());
@@ -317,10 +314,7 @@ pub fn assert_problem(status: u16, answer: &Value, expected: u16, paths: &[&str]
     assert_error_envelope(answer, expected);
     let problems: Vec<&str> = answer["data"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
     for path in paths {
-        assert!(
-            problems.iter().any(|p| p.starts_with(&format!("{path}:"))),
-            "no problem names {path:?}: {problems:?}"
-        );
+        assert!(problems.iter().any(|p| p.starts_with(&format!("{path}:"))), "no problem names {path:?}: {problems:?}");
     }
 }
 

@@ -33,14 +33,31 @@ async fn a_user_reads_back_with_every_field_of_the_user_object() {
     assert_eq!(
         keys(&user),
         [
-            "_agentAssigned", "_botFacebook", "_botTelegram", "_botWebsite", "_botWhatsapp", "_id", "createdAt",
-            "hasOrdered", "isContact", "isLiveChatActive", "isOnline", "isSubscriber", "isUserBlocked", "lastMessage",
-            "lastSeenAt", "platform", "profile", "segments", "status", "unreadMessages", "updatedAt", "uuid",
+            "_agentAssigned",
+            "_botFacebook",
+            "_botTelegram",
+            "_botWebsite",
+            "_botWhatsapp",
+            "_id",
+            "createdAt",
+            "hasOrdered",
+            "isContact",
+            "isLiveChatActive",
+            "isOnline",
+            "isSubscriber",
+            "isUserBlocked",
+            "lastMessage",
+            "lastSeenAt",
+            "platform",
+            "profile",
+            "segments",
+            "status",
+            "unreadMessages",
+            "updatedAt",
+            "uuid",
             "userInteracted",
         ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
+        .map(String::from)
         .into_iter()
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
@@ -72,14 +89,27 @@ async fn a_user_reads_back_with_every_field_of_the_user_object() {
     assert_eq!(
         keys(details),
         [
-            "attributes", "city", "contact", "country", "facebookProfileId", "instagramProfileId", "name", "picture",
-            "tags", "telegramUserName", "userProvidedName", "whatsAppNumber"
+            "attributes",
+            "city",
+            "contact",
+            "country",
+            "facebookProfileId",
+            "instagramProfileId",
+            "name",
+            "picture",
+            "tags",
+            "telegramUserName",
+            "userProvidedName",
+            "whatsAppNumber"
         ]
     );
     assert_eq!(details["name"], json!("Ana"));
     assert_eq!(details["userProvidedName"], json!("Annie"));
     assert_eq!(details["picture"], json!("https://pics.example/ana.png"));
-    assert_eq!(details["contact"], json!({"email": "ana@example.com", "phone": {"number": "825551234", "prefix": "27"}}));
+    assert_eq!(
+        details["contact"],
+        json!({"email": "ana@example.com", "phone": {"number": "825551234", "prefix": "27"}})
+    );
     assert_eq!(details["telegramUserName"], json!(null));
     assert_eq!(details["city"], json!("Cape Town"));
     assert_eq!(details["tags"], json!(["vip"]));
@@ -170,7 +200,9 @@ async fn a_whole_user_object_read_by_get_can_be_put_back() {
     assert_eq!(status, 200, "{answer}");
     let read = app.user(&id).await;
     assert_eq!(read["profile"]["userDetails"]["name"], json!("New"));
-    for field in ["_id", "createdAt", "lastSeenAt", "userInteracted", "platform", "hasOrdered", "lastMessage", "unreadMessages"] {
+    for field in
+        ["_id", "createdAt", "lastSeenAt", "userInteracted", "platform", "hasOrdered", "lastMessage", "unreadMessages"]
+    {
         assert_eq!(read[field], original[field], "{field} is the server's");
     }
     assert_eq!(read["profile"]["notes"], original["profile"]["notes"], "notes put back as they were are kept once");
@@ -188,7 +220,12 @@ async fn fields_in_neither_shape_are_400() {
             json!({"nickname": "x", "profile": {"userDetails": {"shoeSize": 9, "contact": {"fax": "1"}}}}),
         )
         .await;
-    assert_problem(status, &answer, 400, &["nickname", "profile.userDetails.shoeSize", "profile.userDetails.contact.fax"]);
+    assert_problem(
+        status,
+        &answer,
+        400,
+        &["nickname", "profile.userDetails.shoeSize", "profile.userDetails.contact.fax"],
+    );
     assert_eq!(app.user(&id).await["uuid"], json!("u"), "a rejected PUT changes nothing");
 }
 
@@ -212,7 +249,13 @@ async fn put_validates_values_with_their_paths() {
         status,
         &answer,
         400,
-        &["status", "isSubscriber", "_botWebsite", "profile.userDetails.tags[1]", "profile.userDetails.contact.phone.number"],
+        &[
+            "status",
+            "isSubscriber",
+            "_botWebsite",
+            "profile.userDetails.tags[1]",
+            "profile.userDetails.contact.phone.number",
+        ],
     );
 }
 
@@ -358,7 +401,10 @@ async fn status_update_sets_many_and_names_the_ones_not_found() {
     let theirs = answer["data"]["ids"][0].as_str().unwrap().to_string();
     let data = app.set_status(&[&ids[0], &ids[1], NO_SUCH_ID, &theirs], "CLOSED").await;
     assert_eq!(data["updated"], json!(2));
-    assert_eq!(sorted(data["notFound"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()), set(&[NO_SUCH_ID, theirs.as_str()]));
+    assert_eq!(
+        sorted(data["notFound"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()),
+        set(&[NO_SUCH_ID, theirs.as_str()])
+    );
     assert_eq!(app.user(&ids[0]).await["status"], json!("CLOSED"));
     assert_eq!(app.user(&ids[2]).await["status"], json!("OPEN"));
     let (_, answer) = app.get(&format!("/inbox/users/{theirs}"), &app.other).await;
@@ -368,8 +414,9 @@ async fn status_update_sets_many_and_names_the_ones_not_found() {
 #[tokio::test]
 async fn status_update_validates_its_body() {
     let app = spawn_app().await;
-    let (status, answer) =
-        app.put("/inbox/users/status-update", &app.admin, json!({"ids": ["nope"], "status": "closed", "extra": 1})).await;
+    let (status, answer) = app
+        .put("/inbox/users/status-update", &app.admin, json!({"ids": ["nope"], "status": "closed", "extra": 1}))
+        .await;
     assert_problem(status, &answer, 400, &["ids[0]", "status", "extra"]);
 }
 
@@ -415,8 +462,9 @@ async fn agents_may_read_and_update_users() {
     let ids = app.users_named(&["a"]).await;
     let (status, answer) = app.get(&format!("/inbox/users/{}", ids[0]), &app.agent).await;
     assert_eq!(status, 200, "{answer}");
-    let (status, answer) =
-        app.put(&format!("/inbox/users/{}", ids[0]), &app.agent, json!({"profile": {"userDetails": {"name": "b"}}})).await;
+    let (status, answer) = app
+        .put(&format!("/inbox/users/{}", ids[0]), &app.agent, json!({"profile": {"userDetails": {"name": "b"}}}))
+        .await;
     assert_eq!(status, 200, "{answer}");
     let (status, answer) = app.post("/inbox/users", &app.agent, json!({})).await;
     assert_eq!(status, 200, "{answer}");

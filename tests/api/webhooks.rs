@@ -95,10 +95,8 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Hit> {
     let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
     let mut lines = head.split("\r\n");
     let path = lines.next()?.split(' ').nth(1)?.to_string();
-    let headers: HashMap<String, String> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
-        .collect();
+    let headers: HashMap<String, String> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string())).collect();
     let length: usize = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
     let mut body = buffer[head_end + 4..].to_vec();
     while body.len() < length {
@@ -183,7 +181,11 @@ async fn subscribing_answers_an_id_and_a_secret_and_is_listed_once() {
 async fn webhooks_need_an_admin() {
     let app = spawn_app().await;
     let (status, answer) = app
-        .post(SUBSCRIBE, &app.agent, json!({"webhookUrl": "http://127.0.0.1:9/x", "event": "newLeadHook", "subscribe": true}))
+        .post(
+            SUBSCRIBE,
+            &app.agent,
+            json!({"webhookUrl": "http://127.0.0.1:9/x", "event": "newLeadHook", "subscribe": true}),
+        )
         .await;
     assert_problem(status, &answer, 403, &[]);
     let (status, answer) = app.post(FETCH, &app.agent, json!({})).await;
@@ -194,7 +196,11 @@ async fn webhooks_need_an_admin() {
 async fn an_unknown_hook_event_is_400() {
     let app = spawn_app().await;
     let (status, answer) = app
-        .post(SUBSCRIBE, &app.admin, json!({"webhookUrl": "http://127.0.0.1:9/x", "event": "newPetHook", "subscribe": true}))
+        .post(
+            SUBSCRIBE,
+            &app.admin,
+            json!({"webhookUrl": "http://127.0.0.1:9/x", "event": "newPetHook", "subscribe": true}),
+        )
         .await;
     assert_problem(status, &answer, 400, &["event"]);
 }
@@ -238,10 +244,8 @@ async fn user_messages_and_orders_are_delivered_to_their_hooks() {
     .await;
     let hits = receiver.wait_for(2, 10).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let hits: Vec<Value> = if receiver.hits().len() > hits.len() { receiver.hits() } else { hits }
-        .iter()
-        .map(Hit::json)
-        .collect();
+    let hits: Vec<Value> =
+        if receiver.hits().len() > hits.len() { receiver.hits() } else { hits }.iter().map(Hit::json).collect();
     assert_eq!(hits.len(), 2, "{hits:?}");
     let message = hits.iter().find(|h| h["event"] == json!("newMessageHook")).expect("a message delivery");
     assert_eq!(message["data"]["user"]["_id"], json!(id));

@@ -1,0 +1,333 @@
+//! The bitmap index of one workspace: a roaring bitmap per value of every set-like field, day-bucketed
+//! timelines, the text index, and filters evaluated over them as bitmap algebra.
+
+use std::collections::HashMap;
+
+use roaring::RoaringBitmap;
+
+use super::compile::Compiled;
+use super::row::{Row, CONTACT, INTERACTED, LIVE_CHAT, SUBSCRIBER};
+use super::text::TextIndex;
+use super::timeline::Timeline;
+use crate::domain::{Id, Sender};
+
+const FLAGS: [u8; 4] = [CONTACT, INTERACTED, LIVE_CHAT, SUBSCRIBER];
+
+fn sender_index(sender: Sender) -> usize {
+    match sender {
+        Sender::User => 0,
+        Sender::Bot => 1,
+        Sender::Agent => 2,
+    }
+}
+
+fn bitmap_in<K: Eq + std::hash::Hash>(map: &mut HashMap<K, RoaringBitmap>, key: K) -> &mut RoaringBitmap {
+    map.entry(key).or_default()
+}
+
+fn take_out<K: Eq + std::hash::Hash>(map: &mut HashMap<K, RoaringBitmap>, key: &K, slot: u32) {
+    if let Some(bitmap) = map.get_mut(key) {
+        bitmap.remove(slot);
+        if bitmap.is_empty() {
+            map.remove(key);
+        }
+    }
+}
+
+fn at(list: &mut Vec<RoaringBitmap>, index: u32) -> &mut RoaringBitmap {
+    let index = index as usize;
+    if list.len() <= index {
+        list.resize_with(index + 1, RoaringBitmap::new);
+    }
+    &mut list[index]
+}
+
+#[derive(Default)]
+pub struct Index {
+    /// Every live user (DELETED status included).
+    pub universe: RoaringBitmap,
+    /// By interned lower-cased tag.
+    tags: Vec<RoaringBitmap>,
+    tagged: RoaringBitmap,
+    /// By interned status.
+    statuses: Vec<RoaringBitmap>,
+    /// By platform, then bot id.
+    bots: [HashMap<Id, RoaringBitmap>; 4],
+    platforms: [RoaringBitmap; 4],
+    agents: HashMap<Id, RoaringBitmap>,
+    unassigned: RoaringBitmap,
+    /// By who sent the last message: user, bot, agent.
+    last_message_by: [RoaringBitmap; 3],
+    /// In the order of `FLAGS`.
+    flags: [RoaringBitmap; 4],
+    ordered: RoaringBitmap,
+    /// By interned lower-cased key.
+    attribute_keys: Vec<RoaringBitmap>,
+    /// By interned key, then lower-cased value text.
+    attribute_values: Vec<HashMap<Box<str>, RoaringBitmap>>,
+    created: Timeline,
+    last_seen: Timeline,
+    /// Users with an order, by the latest order's time.
+    last_order: Timeline,
+    /// Users whose latest presence signal is online, by its time.
+    online_signal: Timeline,
+    pub text: TextIndex,
+}
+
+/// What evaluation reads besides the index: the rows, for exact times on edge days.
+pub struct Eval<'a> {
+    pub index: &'a Index,
+    pub rows: &'a [Row],
+}
+
+impl Index {
+    /// Adds a user (its row without the texts, which go to `text` separately) under `slot`.
+    pub fn add(&mut self, slot: u32, row: &Row) {
+        self.universe.insert(slot);
+        for tag in row.tags.iter() {
+            at(&mut self.tags, *tag).insert(slot);
+        }
+        if !row.tags.is_empty() {
+            self.tagged.insert(slot);
+        }
+        at(&mut self.statuses, row.status).insert(slot);
+        for (platform, bot) in row.bots.iter().enumerate() {
+            if let Some(bot) = bot {
+                bitmap_in(&mut self.bots[platform], *bot).insert(slot);
+                self.platforms[platform].insert(slot);
+            }
+        }
+        match row.agent {
+            Some(agent) => bitmap_in(&mut self.agents, agent).insert(slot),
+            None => self.unassigned.insert(slot),
+        };
+        if let Some(by) = row.last_message_by {
+            self.last_message_by[sender_index(by)].insert(slot);
+        }
+        for (flag, bitmap) in FLAGS.iter().zip(self.flags.iter_mut()) {
+            if row.has(*flag) {
+                bitmap.insert(slot);
+            }
+        }
+        if row.order_count > 0 {
+            self.ordered.insert(slot);
+            if let Some(last) = row.last_order_at {
+                self.last_order.add(slot, last);
+            }
+        }
+        for (key, value) in row.attributes.iter() {
+            at(&mut self.attribute_keys, *key).insert(slot);
+            let index = *key as usize;
+            if self.attribute_values.len() <= index {
+                self.attribute_values.resize_with(index + 1, HashMap::new);
+            }
+            self.attribute_values[index].entry(value.clone()).or_default().insert(slot);
+        }
+        self.created.add(slot, row.created_at);
+        if let Some(seen) = row.last_seen_at {
+            self.last_seen.add(slot, seen);
+        }
+        if let Some(presence) = row.presence.filter(|p| p.online) {
+            self.online_signal.add(slot, presence.at.0);
+        }
+    }
+
+    /// Takes a user out of every bitmap its row put it in (its texts stay: `text` is separate).
+    pub fn remove(&mut self, slot: u32, row: &Row) {
+        self.universe.remove(slot);
+        for tag in row.tags.iter() {
+            at(&mut self.tags, *tag).remove(slot);
+        }
+        self.tagged.remove(slot);
+        at(&mut self.statuses, row.status).remove(slot);
+        for (platform, bot) in row.bots.iter().enumerate() {
+            if let Some(bot) = bot {
+                take_out(&mut self.bots[platform], bot, slot);
+            }
+            self.platforms[platform].remove(slot);
+        }
+        match row.agent {
+            Some(agent) => take_out(&mut self.agents, &agent, slot),
+            None => {
+                self.unassigned.remove(slot);
+            }
+        }
+        for bitmap in self.last_message_by.iter_mut().chain(self.flags.iter_mut()) {
+            bitmap.remove(slot);
+        }
+        self.ordered.remove(slot);
+        if let Some(last) = row.last_order_at {
+            self.last_order.remove(slot, last);
+        }
+        for (key, value) in row.attributes.iter() {
+            at(&mut self.attribute_keys, *key).remove(slot);
+            if let Some(values) = self.attribute_values.get_mut(*key as usize) {
+                take_out(values, value, slot);
+            }
+        }
+        self.created.remove(slot, row.created_at);
+        if let Some(seen) = row.last_seen_at {
+            self.last_seen.remove(slot, seen);
+        }
+        if let Some(presence) = row.presence {
+            self.online_signal.remove(slot, presence.at.0);
+        }
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        let size = |b: &RoaringBitmap| b.serialized_size() + std::mem::size_of::<RoaringBitmap>();
+        let lists = self.tags.iter().chain(&self.statuses).chain(&self.attribute_keys).map(size).sum::<usize>();
+        let maps =
+            self.bots.iter().chain(std::iter::once(&self.agents)).flat_map(|m| m.values()).map(size).sum::<usize>();
+        let values =
+            self.attribute_values.iter().flat_map(|m| m.iter()).map(|(k, b)| size(b) + k.len() + 16).sum::<usize>();
+        let singles = [&self.universe, &self.tagged, &self.unassigned, &self.ordered]
+            .into_iter()
+            .chain(&self.platforms)
+            .chain(&self.last_message_by)
+            .chain(&self.flags)
+            .map(size)
+            .sum::<usize>();
+        let timelines = [&self.created, &self.last_seen, &self.last_order, &self.online_signal]
+            .iter()
+            .map(|t| t.heap_bytes())
+            .sum::<usize>();
+        lists + maps + values + singles + timelines
+    }
+}
+
+/// How expensive a condition is to evaluate, so `And` narrows with the cheap ones first.
+fn cost(filter: &Compiled) -> u8 {
+    match filter {
+        Compiled::Const(_) => 0,
+        Compiled::TagIn(_)
+        | Compiled::StatusIn(_)
+        | Compiled::HasAnyTag
+        | Compiled::BotIn(_)
+        | Compiled::HasPlatform(_)
+        | Compiled::AgentIn { .. }
+        | Compiled::LastMessageBy(_)
+        | Compiled::Flag(_)
+        | Compiled::AttributeIs { .. }
+        | Compiled::AttributeExists(_)
+        | Compiled::Ordered { since: None } => 1,
+        Compiled::LastSeen(_) | Compiled::Created(_) | Compiled::Online { .. } | Compiled::Ordered { .. } => 2,
+        Compiled::Not(inner) => cost(inner).max(2),
+        Compiled::And(parts) | Compiled::Or(parts) => parts.iter().map(cost).max().unwrap_or(0).max(2),
+        Compiled::Text(_) | Compiled::AttributeContains { .. } => 4,
+    }
+}
+
+impl Eval<'_> {
+    /// Exactly the users of `within` (every live user when None) that match.
+    pub fn eval(&self, filter: &Compiled, within: Option<&RoaringBitmap>) -> RoaringBitmap {
+        let index = self.index;
+        let base = || within.unwrap_or(&index.universe);
+        let restrict = |bitmap: &RoaringBitmap| match within {
+            Some(within) => bitmap & within,
+            None => bitmap.clone(),
+        };
+        let union = |bitmaps: Vec<&RoaringBitmap>| {
+            let mut found: RoaringBitmap = roaring::MultiOps::union(bitmaps);
+            if let Some(within) = within {
+                found &= within;
+            }
+            found
+        };
+        match filter {
+            Compiled::Const(true) => base().clone(),
+            Compiled::Const(false) => RoaringBitmap::new(),
+            Compiled::And(parts) => {
+                let mut parts: Vec<&Compiled> = parts.iter().collect();
+                parts.sort_by_key(|p| cost(p));
+                let mut found: Option<RoaringBitmap> = None;
+                for part in parts {
+                    let narrowed = self.eval(part, found.as_ref().or(within));
+                    if narrowed.is_empty() {
+                        return narrowed;
+                    }
+                    found = Some(narrowed);
+                }
+                found.unwrap_or_else(|| base().clone())
+            }
+            Compiled::Or(parts) => {
+                let mut found = RoaringBitmap::new();
+                for part in parts {
+                    found |= self.eval(part, within);
+                }
+                found
+            }
+            Compiled::Not(inner) => {
+                let base = base();
+                base - self.eval(inner, Some(base))
+            }
+            Compiled::Text(search) => index.text.search(search, base()),
+            Compiled::TagIn(tags) => union(tags.iter().filter_map(|t| index.tags.get(*t as usize)).collect()),
+            Compiled::StatusIn(statuses) => {
+                union(statuses.iter().filter_map(|s| index.statuses.get(*s as usize)).collect())
+            }
+            Compiled::HasAnyTag => restrict(&index.tagged),
+            Compiled::BotIn(bots) => {
+                union(bots.iter().filter_map(|(platform, id)| index.bots[platform.index()].get(id)).collect())
+            }
+            Compiled::HasPlatform(platform) => restrict(&index.platforms[platform.index()]),
+            Compiled::AgentIn { agents, unassigned } => {
+                let mut bitmaps: Vec<&RoaringBitmap> = agents.iter().filter_map(|a| index.agents.get(a)).collect();
+                if *unassigned {
+                    bitmaps.push(&index.unassigned);
+                }
+                union(bitmaps)
+            }
+            Compiled::LastMessageBy(senders) => {
+                let mut seen = [false; 3];
+                senders.iter().for_each(|s| seen[sender_index(*s)] = true);
+                union(index.last_message_by.iter().zip(seen).filter(|(_, s)| *s).map(|(b, _)| b).collect())
+            }
+            Compiled::LastSeen(range) => {
+                index.last_seen.select(range.start.map(|t| t.0), range.end.map(|t| t.0), within, |slot| {
+                    self.rows[slot as usize].last_seen_at
+                })
+            }
+            Compiled::Created(range) => {
+                index.created.select(range.start.map(|t| t.0), range.end.map(|t| t.0), within, |slot| {
+                    Some(self.rows[slot as usize].created_at)
+                })
+            }
+            Compiled::Online { now, window_ms } => {
+                // Online: now - at < window, that is at >= now - window + 1.
+                let start = i64::try_from(i128::from(*now) - i128::from(*window_ms) + 1).ok();
+                if start.is_none() && i128::from(*now) - i128::from(*window_ms) + 1 > 0 {
+                    return RoaringBitmap::new();
+                }
+                index.online_signal.select(start, None, within, |slot| {
+                    self.rows[slot as usize].presence.filter(|p| p.online).map(|p| p.at.0)
+                })
+            }
+            Compiled::Flag(flag) => match FLAGS.iter().position(|f| f == flag) {
+                Some(position) => restrict(&index.flags[position]),
+                None => RoaringBitmap::new(),
+            },
+            Compiled::Ordered { since: None } => restrict(&index.ordered),
+            Compiled::Ordered { since: Some(since) } => {
+                index.last_order.select(Some(since.0), None, within, |slot| self.rows[slot as usize].last_order_at)
+                    & &index.ordered
+            }
+            Compiled::AttributeIs { key, value } => {
+                match index.attribute_values.get(*key as usize).and_then(|values| values.get(value.as_str())) {
+                    Some(bitmap) => restrict(bitmap),
+                    None => RoaringBitmap::new(),
+                }
+            }
+            Compiled::AttributeContains { key, value } => match index.attribute_values.get(*key as usize) {
+                Some(values) => {
+                    union(values.iter().filter(|(v, _)| v.contains(value.as_str())).map(|(_, b)| b).collect())
+                }
+                None => RoaringBitmap::new(),
+            },
+            Compiled::AttributeExists(key) => match index.attribute_keys.get(*key as usize) {
+                Some(bitmap) => restrict(bitmap),
+                None => RoaringBitmap::new(),
+            },
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! Presorted orders of users per sort key, kept correct under writes: a sorted base as of the last
+//! merge, the slots changed since (skipped in the base, sorted on the fly), merged in when many.
+
+use std::cmp::Ordering;
+
+use super::row::Row;
+use super::sort::{compare, compare_key, has_key};
+use crate::query::{Order, Sort, SortKey};
+
+/// Above this many changed slots a query merges them into the base before walking.
+pub const MERGE_AT: usize = if cfg!(test) { 3 } else { 2048 };
+
+pub struct SortOrder {
+    by: SortKey,
+    /// Slots in ascending order of the key as of the last merge.
+    base: Vec<u32>,
+    /// How many leading base entries held a value at the last merge.
+    present: usize,
+    /// Slots whose base entry, if any, no longer stands (changed or removed since the merge).
+    stale: Vec<u64>,
+    /// Each stale slot once, to be placed at the next merge (dead ones are dropped then).
+    pending: Vec<u32>,
+}
+
+impl SortOrder {
+    pub fn new(by: SortKey) -> SortOrder {
+        SortOrder { by, base: Vec::new(), present: 0, stale: Vec::new(), pending: Vec::new() }
+    }
+
+    fn is_stale(&self, slot: u32) -> bool {
+        self.stale.get(slot as usize / 64).is_some_and(|word| word & (1 << (slot % 64)) != 0)
+    }
+
+    /// Notes that a user's key changed, or that it came or went.
+    pub fn touch(&mut self, slot: u32) {
+        let word = slot as usize / 64;
+        if self.stale.len() <= word {
+            self.stale.resize(word + 1, 0);
+        }
+        let bit = 1 << (slot % 64);
+        if self.stale[word] & bit == 0 {
+            self.stale[word] |= bit;
+            self.pending.push(slot);
+        }
+    }
+
+    pub fn needs_merge(&self) -> bool {
+        self.pending.len() > MERGE_AT
+    }
+
+    fn fresh(&self, rows: &[Row], sort: Sort) -> Vec<u32> {
+        let mut fresh: Vec<u32> = self.pending.iter().copied().filter(|s| rows[*s as usize].alive).collect();
+        fresh.sort_unstable_by(|a, b| compare(&rows[*a as usize], &rows[*b as usize], sort));
+        fresh
+    }
+
+    /// Places the changed slots into the base: a pass of copies, and comparisons only for the changed.
+    pub fn merge(&mut self, rows: &[Row]) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let asc = Sort { by: self.by, order: Order::Asc };
+        let fresh = self.fresh(rows, asc);
+        let stale = std::mem::take(&mut self.stale);
+        let is_stale = |slot: u32| stale.get(slot as usize / 64).is_some_and(|word| word & (1 << (slot % 64)) != 0);
+        self.base.retain(|slot| !is_stale(*slot));
+        if fresh.len() > self.base.len() / 8 {
+            self.base.extend_from_slice(&fresh);
+            self.base.sort_unstable_by(|a, b| compare(&rows[*a as usize], &rows[*b as usize], asc));
+        } else {
+            let old = std::mem::take(&mut self.base);
+            let mut merged = Vec::with_capacity(old.len() + fresh.len());
+            let mut from = 0;
+            for slot in fresh {
+                let row = &rows[slot as usize];
+                let at =
+                    from + old[from..].partition_point(|s| compare(&rows[*s as usize], row, asc) == Ordering::Less);
+                merged.extend_from_slice(&old[from..at]);
+                merged.push(slot);
+                from = at;
+            }
+            merged.extend_from_slice(&old[from..]);
+            self.base = merged;
+        }
+        self.stale = stale;
+        for slot in std::mem::take(&mut self.pending) {
+            self.stale[slot as usize / 64] &= !(1 << (slot % 64));
+        }
+        self.present = self.base.partition_point(|s| has_key(&rows[*s as usize], self.by));
+    }
+
+    /// Visits the live users in `sort` order until `visit` returns false.
+    pub fn walk(&self, rows: &[Row], order: Order, mut visit: impl FnMut(u32) -> bool) {
+        let sort = Sort { by: self.by, order };
+        let fresh = self.fresh(rows, sort);
+        let mut fresh = fresh.into_iter().peekable();
+        let mut base = BaseWalk::new(self, rows, sort);
+        let mut next_base = base.next();
+        loop {
+            let slot = match (next_base, fresh.peek()) {
+                (None, None) => return,
+                (Some(b), None) => {
+                    next_base = base.next();
+                    b
+                }
+                (None, Some(_)) => fresh.next().unwrap_or_default(),
+                (Some(b), Some(f)) => {
+                    if compare(&rows[b as usize], &rows[*f as usize], sort) == Ordering::Less {
+                        next_base = base.next();
+                        b
+                    } else {
+                        fresh.next().unwrap_or_default()
+                    }
+                }
+            };
+            if !visit(slot) {
+                return;
+            }
+        }
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.base.capacity() * 4 + self.stale.capacity() * 8 + self.pending.capacity() * 4
+    }
+}
+
+/// The base's entries in the requested order, skipping stale ones. Descending walks the groups of
+/// equal keys from the last, each group forward (ties stay by _id descending), then the users
+/// lacking the key, as ascending does.
+struct BaseWalk<'a> {
+    order: &'a SortOrder,
+    rows: &'a [Row],
+    sort: Sort,
+    /// Ascending: the next index. Descending: the next index of the current group.
+    cursor: usize,
+    group_start: usize,
+    group_end: usize,
+    tail: usize,
+}
+
+impl<'a> BaseWalk<'a> {
+    fn new(order: &'a SortOrder, rows: &'a [Row], sort: Sort) -> BaseWalk<'a> {
+        let present = order.present;
+        let (cursor, group_start, group_end) = match sort.order {
+            Order::Asc => (0, 0, 0),
+            Order::Desc => (present, present, present),
+        };
+        BaseWalk { order, rows, sort, cursor, group_start, group_end, tail: present }
+    }
+
+    fn next(&mut self) -> Option<u32> {
+        let base = &self.order.base;
+        if self.sort.order == Order::Asc {
+            while self.cursor < base.len() {
+                let slot = base[self.cursor];
+                self.cursor += 1;
+                if !self.order.is_stale(slot) {
+                    return Some(slot);
+                }
+            }
+            return None;
+        }
+        loop {
+            if self.cursor < self.group_end {
+                let slot = base[self.cursor];
+                self.cursor += 1;
+                if !self.order.is_stale(slot) {
+                    return Some(slot);
+                }
+                continue;
+            }
+            if self.group_start == 0 {
+                break;
+            }
+            let end = self.group_start;
+            let mut start = end;
+            let mut key: Option<&Row> = None;
+            while start > 0 {
+                let slot = base[start - 1];
+                if self.order.is_stale(slot) {
+                    start -= 1;
+                    continue;
+                }
+                let row = &self.rows[slot as usize];
+                match key {
+                    None => key = Some(row),
+                    Some(key) if compare_key(row, key, self.sort) == Ordering::Equal => {}
+                    Some(_) => break,
+                }
+                start -= 1;
+            }
+            self.group_start = start;
+            self.cursor = start;
+            self.group_end = end;
+        }
+        while self.tail < base.len() {
+            let slot = base[self.tail];
+            self.tail += 1;
+            if !self.order.is_stale(slot) {
+                return Some(slot);
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,182 @@
+//! The scan engine: every query evaluated row by row. The oracle the index engine is tested against.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::compile::{compile, Compiled, Context};
+use super::identities::{Identities, Keys};
+use super::interner::Interner;
+use super::row::Row;
+use super::sort;
+use super::{Clock, Page};
+use crate::domain::Id;
+use crate::model::User;
+use crate::query::{Filter, Sort};
+
+#[derive(Default)]
+pub struct ScanEngine {
+    rows: Vec<Row>,
+    slots: HashMap<Id, u32>,
+    keys_of: HashMap<Id, Keys>,
+    identities: Identities,
+    tags: Interner,
+    statuses: Interner,
+    keys: Interner,
+    /// How many users hold each attribute key (lower-cased), with the key as first seen.
+    attribute_keys: BTreeMap<String, (String, usize)>,
+    segments: HashMap<Id, Filter>,
+    /// Segment ids in creation order, as users list them.
+    segment_order: Vec<Id>,
+}
+
+impl ScanEngine {
+    pub fn new() -> ScanEngine {
+        ScanEngine::default()
+    }
+
+    /// Live users (DELETED status included: only queries hide them).
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    pub fn contains(&self, id: Id) -> bool {
+        self.slots.contains_key(&id)
+    }
+
+    pub fn identities(&self) -> &Identities {
+        &self.identities
+    }
+
+    /// Adds or replaces a user from its committed document.
+    pub fn upsert(&mut self, user: &User) {
+        self.forget_attributes(user.id);
+        let row = Row::from_user(user, &mut self.tags, &mut self.statuses, &mut self.keys);
+        for attribute in &user.profile.attributes {
+            let entry = self.attribute_keys.entry(attribute.key.to_lowercase()).or_insert((attribute.key.clone(), 0));
+            entry.1 += 1;
+        }
+        match self.slots.get(&user.id) {
+            Some(slot) => self.rows[*slot as usize] = row,
+            None => {
+                self.slots.insert(user.id, self.rows.len() as u32);
+                self.rows.push(row);
+            }
+        }
+        let keys = Keys::of(user);
+        if let Some(old) = self.keys_of.get(&user.id) {
+            if *old == keys {
+                return;
+            }
+            self.identities.remove(user.id, old);
+        }
+        self.identities.add(user.id, &keys);
+        self.keys_of.insert(user.id, keys);
+    }
+
+    /// Erases a user.
+    pub fn remove(&mut self, id: Id) {
+        self.forget_attributes(id);
+        if let Some(slot) = self.slots.remove(&id) {
+            self.rows[slot as usize].alive = false;
+        }
+        if let Some(keys) = self.keys_of.remove(&id) {
+            self.identities.remove(id, &keys);
+        }
+    }
+
+    fn forget_attributes(&mut self, id: Id) {
+        let Some(slot) = self.slots.get(&id) else { return };
+        let row = &self.rows[*slot as usize];
+        for (key, _) in row.attributes.iter() {
+            let name = self.keys.name(*key);
+            if let Some(entry) = self.attribute_keys.get_mut(name) {
+                entry.1 -= 1;
+                if entry.1 == 0 {
+                    self.attribute_keys.remove(name);
+                }
+            }
+        }
+    }
+
+    /// Every attribute key some user holds, sorted (for export columns).
+    pub fn attribute_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.attribute_keys.values().map(|(key, _)| key.clone()).collect();
+        keys.sort();
+        keys
+    }
+
+    /// Replaces the segment definitions (in creation order).
+    pub fn set_segments(&mut self, segments: Vec<(Id, Filter)>) {
+        self.segment_order = segments.iter().map(|(id, _)| *id).collect();
+        self.segments = segments.into_iter().collect();
+    }
+
+    pub fn has_segment(&self, id: Id) -> bool {
+        self.segments.contains_key(&id)
+    }
+
+    fn compile(&self, filter: &Filter, clock: Clock) -> Compiled {
+        let cx = Context {
+            tags: &self.tags,
+            statuses: &self.statuses,
+            keys: &self.keys,
+            segments: &self.segments,
+            now: clock.now,
+            window_ms: clock.window_ms,
+        };
+        compile(filter, &cx)
+    }
+
+    fn matching(&self, filter: &Filter, clock: Clock) -> Vec<u32> {
+        let compiled = self.compile(filter, clock);
+        let live = self.rows.iter().enumerate().filter(|(_, row)| row.alive);
+        live.filter(|(_, row)| compiled.matches(row)).map(|(slot, _)| slot as u32).collect()
+    }
+
+    /// The exact number of matching users.
+    pub fn count(&self, filter: &Filter, clock: Clock) -> u64 {
+        let compiled = self.compile(filter, clock);
+        self.rows.iter().filter(|row| row.alive && compiled.matches(row)).count() as u64
+    }
+
+    /// One page of matching users in sort order, with the exact total.
+    pub fn search(&self, filter: &Filter, sort: Sort, page: u64, limit: u64, clock: Clock) -> Page {
+        let mut slots = self.matching(filter, clock);
+        let total = slots.len() as u64;
+        let offset = page.saturating_sub(1).saturating_mul(limit);
+        if offset >= total {
+            return Page { total, users: Vec::new() };
+        }
+        let end = offset.saturating_add(limit).min(total) as usize;
+        sort::sort_prefix(&self.rows, &mut slots, sort, end);
+        let users = slots[offset as usize..end].iter().map(|slot| self.with_segments(*slot, clock)).collect();
+        Page { total, users }
+    }
+
+    /// Every matching user in sort order (for export).
+    pub fn all_sorted(&self, filter: &Filter, sort: Sort, clock: Clock) -> Vec<Id> {
+        let mut slots = self.matching(filter, clock);
+        let len = slots.len();
+        sort::sort_prefix(&self.rows, &mut slots, sort, len);
+        slots.iter().map(|slot| self.rows[*slot as usize].id).collect()
+    }
+
+    fn with_segments(&self, slot: u32, clock: Clock) -> (Id, Vec<Id>) {
+        let row = &self.rows[slot as usize];
+        let segments = self
+            .segment_order
+            .iter()
+            .filter(|id| self.compile(&Filter::Segment(**id), clock).matches(row))
+            .copied()
+            .collect();
+        (row.id, segments)
+    }
+
+    /// The segments a user matches now.
+    pub fn segments_of(&self, id: Id, clock: Clock) -> Vec<Id> {
+        self.slots.get(&id).map(|slot| self.with_segments(*slot, clock).1).unwrap_or_default()
+    }
+}

@@ -1,0 +1,254 @@
+//! The index engine against the scan oracle: random users, random writes, random queries.
+
+use proptest::prelude::*;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+
+use super::scan::ScanEngine;
+use super::Clock;
+use super::{force_walk, Engine};
+use crate::domain::text::fold;
+use crate::domain::{Id, Phone, Platform, Sender, Status, Timestamp};
+use crate::model::{Attribute, Message, Orders, Presence, User};
+use crate::query::{Filter, Order, Range, Sort, SortKey, TextSearch};
+
+const NOW: i64 = 1_750_000_000_000;
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+
+const TAGS: [&str; 8] = ["vip", "VIP", "Lead", "lead-hot", "cold lead", "do not contact", "Älpha", "x"];
+const STATUSES: [&str; 4] = ["OPEN", "CLOSED", "DELETED", "PENDING"];
+const NAMES: [&str; 10] = ["José", "JOSE", "Zoë Ærø", "anna", "Anna-Marie", "", "Bob", "Çağrı", "jo", "Émile Zola"];
+const EMAILS: [&str; 5] = ["jose@example.com", "ANNA@Mail.org", "bob.smith@x.io", "e@e", "zoe+1@ex.com"];
+const ATTRIBUTE_KEYS: [&str; 4] = ["plan", "Source", "points", "consent"];
+const PLANS: [&str; 4] = ["gold", "Gold", "basic", "gold plus"];
+const TERMS: [&str; 14] =
+    ["jo", "jose", "ann", "anna", "e", "zola", "mail", "example", "ærø", "cagri", "smith", "@", "zz", "o"];
+const DIGITS: [&str; 6] = ["27", "278", "82555", "5551234", "9", "1234"];
+
+fn id(n: u8) -> Id {
+    let mut bytes = [0u8; 12];
+    bytes[0] = 0x65;
+    bytes[11] = n;
+    Id::from_bytes(bytes)
+}
+
+fn user_id(n: usize) -> Id {
+    id(n as u8)
+}
+
+fn bot(n: usize) -> Id {
+    id(100 + n as u8)
+}
+
+fn agent(n: usize) -> Id {
+    id(200 + n as u8)
+}
+
+fn segment(n: usize) -> Id {
+    id(240 + n as u8)
+}
+
+/// A time near NOW from a small pool (so ties and day edges happen), or anywhere in a few days.
+fn time(rng: &mut StdRng) -> i64 {
+    match rng.gen_range(0..4) {
+        0 => NOW - [0, HOUR, DAY, 3 * DAY, 30 * DAY][rng.gen_range(0..5)],
+        1 => (NOW / DAY) * DAY - rng.gen_range(0..3) * DAY,
+        2 => (NOW / DAY) * DAY - rng.gen_range(0..3) * DAY - 1,
+        _ => NOW - rng.gen_range(-DAY..40 * DAY),
+    }
+}
+
+fn maybe<T>(rng: &mut StdRng, value: impl FnOnce(&mut StdRng) -> T) -> Option<T> {
+    if rng.gen_bool(0.6) {
+        Some(value(rng))
+    } else {
+        None
+    }
+}
+
+fn pick<T: Copy>(rng: &mut StdRng, from: &[T]) -> T {
+    from[rng.gen_range(0..from.len())]
+}
+
+fn random_user(rng: &mut StdRng, n: usize) -> User {
+    let created = time(rng);
+    let mut user = User::new(user_id(n), Timestamp(created));
+    user.updated_at = Timestamp(created.max(time(rng)));
+    user.last_seen_at = maybe(rng, |r| Timestamp(time(r)));
+    user.is_contact = rng.gen();
+    user.is_live_chat_active = rng.gen();
+    user.user_interacted = rng.gen();
+    user.is_subscriber = rng.gen();
+    user.status = Status::parse(pick(rng, &STATUSES)).unwrap_or_else(Status::open);
+    for platform in Platform::ALL {
+        user.bots[platform.index()] = maybe(rng, |r| bot(r.gen_range(0..3)));
+    }
+    user.agent = maybe(rng, |r| agent(r.gen_range(0..3)));
+    let count = rng.gen_range(0..3);
+    user.orders = Orders { count, last_at: (count > 0 || rng.gen_bool(0.1)).then(|| Timestamp(time(rng))) };
+    user.last_message = maybe(rng, |r| Message {
+        text: "hi".into(),
+        at: Timestamp(time(r)),
+        by: pick(r, &[Sender::User, Sender::Bot, Sender::Agent]),
+    });
+    user.presence = maybe(rng, |r| Presence { online: r.gen(), at: Timestamp(NOW - r.gen_range(-10_000..400_000)) });
+    let profile = &mut user.profile;
+    profile.name = maybe(rng, |r| pick(r, &NAMES).to_string());
+    profile.user_provided_name = maybe(rng, |r| pick(r, &NAMES).to_string());
+    profile.email = maybe(rng, |r| pick(r, &EMAILS).to_string());
+    profile.phone = maybe(rng, |r| Phone {
+        number: pick(r, &["825551234", "5551234", "2788"]).to_string(),
+        prefix: maybe(r, |r| pick(r, &["27", "1"]).to_string()),
+    });
+    profile.whatsapp_number = maybe(rng, |r| pick(r, &["27825559999", "4412345"]).to_string());
+    profile.telegram_user_name = maybe(rng, |r| pick(r, &["jo_bot", "annaTG"]).to_string());
+    profile.facebook_profile_id = maybe(rng, |r| pick(r, &["fb.zola", "100200"]).to_string());
+    let how_many = rng.gen_range(0..4);
+    let mut tags: Vec<&str> = TAGS.choose_multiple(rng, how_many).copied().collect();
+    tags.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    let mut seen = std::collections::HashSet::new();
+    profile.tags = tags.into_iter().filter(|t| seen.insert(t.to_lowercase())).map(String::from).collect();
+    let how_many = rng.gen_range(0..4);
+    let keys: Vec<&str> = ATTRIBUTE_KEYS.choose_multiple(rng, how_many).copied().collect();
+    for key in keys {
+        let value = match key {
+            "plan" => json!(pick(rng, &PLANS)),
+            "points" => json!(rng.gen_range(0..3)),
+            "consent" => json!(rng.gen_bool(0.5)),
+            _ => json!(pick(rng, &["Ads", "ads", "organic"])),
+        };
+        let key = if rng.gen_bool(0.2) { key.to_uppercase() } else { key.to_string() };
+        profile.attributes.push(Attribute { key, value });
+    }
+    user
+}
+
+fn range(rng: &mut StdRng) -> Range {
+    let start = maybe(rng, |r| Timestamp(time(r)));
+    let end = maybe(rng, |r| Timestamp(time(r)));
+    Range { start, end }
+}
+
+fn text_search(rng: &mut StdRng) -> TextSearch {
+    let terms = (0..rng.gen_range(0..3)).map(|_| fold(pick(rng, &TERMS))).collect();
+    let phone_digits = maybe(rng, |r| pick(r, &DIGITS).to_string());
+    TextSearch { terms, phone_digits }
+}
+
+fn random_filter(rng: &mut StdRng, depth: u32, segments: bool) -> Filter {
+    let leaves = 22;
+    let choice = if depth == 0 { rng.gen_range(0..leaves) } else { rng.gen_range(0..leaves + 6) };
+    let children =
+        |rng: &mut StdRng| (0..rng.gen_range(0..4)).map(|_| random_filter(rng, depth - 1, segments)).collect();
+    match choice {
+        0 => Filter::All,
+        1 => Filter::Text(text_search(rng)),
+        2 => Filter::TagIn(
+            (0..rng.gen_range(1..3)).map(|_| pick(rng, &["vip", "lead", "x", "none", "älpha"]).into()).collect(),
+        ),
+        3 => Filter::TagContains(pick(rng, &["lead", "v", "contact", "zz"]).into()),
+        4 => Filter::HasAnyTag,
+        5 => Filter::StatusIn((0..rng.gen_range(1..3)).filter_map(|_| Status::parse(pick(rng, &STATUSES))).collect()),
+        6 => Filter::BotIn(
+            (0..rng.gen_range(1..3)).map(|_| (pick(rng, &Platform::ALL), bot(rng.gen_range(0..4)))).collect(),
+        ),
+        7 => Filter::HasPlatform(pick(rng, &Platform::ALL)),
+        8 => Filter::AgentIn {
+            agents: (0..rng.gen_range(0..3)).map(|_| agent(rng.gen_range(0..4))).collect(),
+            unassigned: rng.gen(),
+        },
+        9 if segments => Filter::Segment(segment(rng.gen_range(0..4))),
+        9 => Filter::Online,
+        10 => Filter::LastMessageBy(
+            (0..rng.gen_range(1..3)).map(|_| pick(rng, &[Sender::User, Sender::Bot, Sender::Agent])).collect(),
+        ),
+        11 => Filter::LastSeen(range(rng)),
+        12 => Filter::Created(range(rng)),
+        13 => Filter::Online,
+        14 => Filter::Interacted,
+        15 => Filter::LiveChat,
+        16 => Filter::Subscriber,
+        17 => Filter::Contact,
+        18 => Filter::Ordered { since: maybe(rng, |r| Timestamp(time(r))) },
+        19 => Filter::AttributeIs {
+            key: pick(rng, &["plan", "source", "points", "nope"]).into(),
+            value: pick(rng, &["gold", "ads", "1", "true"]).into(),
+        },
+        20 => Filter::AttributeContains {
+            key: pick(rng, &["plan", "source", "consent"]).into(),
+            value: pick(rng, &["gold", "a", "", "ru"]).into(),
+        },
+        21 => Filter::AttributeExists(pick(rng, &["plan", "source", "nope", "consent"]).into()),
+        22 | 23 => Filter::And(children(rng)),
+        24 | 25 => Filter::Or(children(rng)),
+        _ => Filter::Not(Box::new(random_filter(rng, depth - 1, segments))),
+    }
+}
+
+fn random_sort(rng: &mut StdRng) -> Sort {
+    let by = pick(
+        rng,
+        &[SortKey::CreatedAt, SortKey::UpdatedAt, SortKey::LastSeenAt, SortKey::LastMessageAt, SortKey::Name],
+    );
+    Sort { by, order: pick(rng, &[Order::Asc, Order::Desc]) }
+}
+
+fn check(seed: u64) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut index = Engine::new();
+    let mut scan = ScanEngine::new();
+    let pool = rng.gen_range(3..40);
+    let segments: Vec<(Id, Filter)> = (0..3).map(|n| (segment(n), random_filter(&mut rng, 2, false))).collect();
+    index.set_segments(segments.clone());
+    scan.set_segments(segments);
+    for step in 0..rng.gen_range(10..80) {
+        let who = rng.gen_range(0..pool);
+        if rng.gen_bool(0.2) {
+            index.remove(user_id(who));
+            scan.remove(user_id(who));
+        } else {
+            let user = random_user(&mut rng, who);
+            index.upsert(&user);
+            scan.upsert(&user);
+        }
+        assert_eq!(index.len(), scan.len());
+        assert_eq!(index.attribute_keys(), scan.attribute_keys());
+        for _ in 0..2 {
+            let filter = random_filter(&mut rng, 3, true);
+            let clock = Clock { now: Timestamp(NOW - rng.gen_range(0..3) * 100_000), window_ms: 120_000 };
+            let sort = random_sort(&mut rng);
+            let (page, limit) = (rng.gen_range(1..5), rng.gen_range(1..8));
+            force_walk(Some(rng.gen()));
+            let expected = scan.search(&filter, sort, page, limit, clock);
+            let found = index.search(&filter, sort, page, limit, clock);
+            let context = || format!("seed {seed} step {step}: {filter:?} {sort:?} page {page} limit {limit}");
+            assert_eq!(found.total, expected.total, "{}", context());
+            assert_eq!(found.users, expected.users, "{}", context());
+            assert_eq!(index.count(&filter, clock), expected.total, "{}", context());
+            if rng.gen_bool(0.3) {
+                force_walk(Some(rng.gen()));
+                assert_eq!(
+                    index.all_sorted(&filter, sort, clock),
+                    scan.all_sorted(&filter, sort, clock),
+                    "{}",
+                    context()
+                );
+            }
+            let someone = user_id(rng.gen_range(0..pool));
+            assert_eq!(index.segments_of(someone, clock), scan.segments_of(someone, clock), "{}", context());
+        }
+    }
+    force_walk(None);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 800, ..ProptestConfig::default() })]
+
+    #[test]
+    fn index_engine_answers_as_the_scan_does(seed in any::<u64>()) {
+        check(seed);
+    }
+}
