@@ -49,12 +49,7 @@ pub async fn generate(
     let progress = progress_bar(contacts, show_progress)?;
     let users = add_users(store, workspace, population, contacts, &progress).await?;
     progress.finish();
-    Ok(DemoSummary {
-        users,
-        bots: catalog.bots.len(),
-        agents: catalog.agents.len(),
-        segments: catalog.segments.len(),
-    })
+    Ok(DemoSummary { users, bots: catalog.bots.len(), agents: catalog.agents.len(), segments: catalog.segments.len() })
 }
 
 async fn save_catalog(store: &dyn Store, workspace: WorkspaceId, catalog: &Catalog) -> anyhow::Result<()> {
@@ -140,48 +135,18 @@ mod tests {
             assert!((10..1_000).contains(&count), "{} holds {count} of 2000", definition.name);
         }
     }
-}
 
-#[cfg(test)]
-mod bench_tmp {
-    use super::*;
-
-    #[test]
-    #[ignore]
-    fn bench_pure() {
-        let now = Timestamp::now();
-        let catalog = Catalog::new(now).expect("catalog");
-        let population = Population::new(catalog.bot_ids(), catalog.agent_ids()).expect("population");
-        let mut rng = StdRng::seed_from_u64(SEED);
-        let started = std::time::Instant::now();
-        let mut n = 0;
-        for batch in 0..100 {
-            let users: Vec<User> = (batch * 10_000..(batch + 1) * 10_000).map(|i| user::user(&mut rng, &population, i, now)).collect();
-            n += users.len();
-        }
-        eprintln!("pure: {n} users in {:?}", started.elapsed());
-        let users: Vec<User> = (0..10_000).map(|i| user::user(&mut rng, &population, i, now)).collect();
-        let started = std::time::Instant::now();
-        let bytes: usize = users.iter().map(|u| rmp_serde::to_vec_named(u).unwrap().len()).sum();
-        eprintln!("encode 10k: {:?}, {} bytes avg", started.elapsed(), bytes / 10_000);
-        eprintln!("{}", serde_json::to_string_pretty(&crate::model::user_json(&users[3], &[], now, 120_000)).unwrap());
-        eprintln!("{}", serde_json::to_string_pretty(&crate::model::user_json(&users[7], &[], now, 120_000)).unwrap());
-    }
-
-    #[test]
-    #[ignore]
-    fn bench_store() {
-        let n: usize = std::env::var("DEMO_N").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000);
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        rt.block_on(async {
-            let dir = tempfile::tempdir().unwrap();
-            let store = crate::store::SqliteStore::open(&dir.path().join("demo.db")).unwrap();
-            let ws = store.ensure_workspace("demo").await.unwrap();
-            let started = std::time::Instant::now();
-            let summary = generate(&store, ws, n, true).await.unwrap();
-            eprintln!("store: {summary:?} in {:?}", started.elapsed());
-            let size = std::fs::metadata(dir.path().join("demo.db")).map(|m| m.len()).unwrap_or(0);
-            eprintln!("db size {} MB", size / 1_000_000);
-        });
+    #[tokio::test]
+    async fn the_demo_is_saved_in_whole_batches_and_a_last_partial_one() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let store = crate::store::SqliteStore::open(&dir.path().join("demo.db")).expect("store");
+        let workspace = store.ensure_workspace("demo").await.expect("workspace");
+        let summary = generate(&store, workspace, BATCH + 345, false).await.expect("demo");
+        assert_eq!(summary, DemoSummary { users: BATCH + 345, bots: 4, agents: 8, segments: 6 });
+        let mut saved = 0;
+        store.scan_users(workspace, &mut |users| saved += users.len()).await.expect("scan");
+        assert_eq!(saved, BATCH + 345);
+        assert_eq!(store.bots(workspace).await.expect("bots").len(), 4);
+        assert_eq!(store.segments(workspace).await.expect("segments").len(), 6);
     }
 }

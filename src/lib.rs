@@ -3,6 +3,7 @@
 pub mod csv_format;
 pub mod api;
 pub mod auth;
+pub mod bench;
 pub mod demo;
 pub mod domain;
 pub mod engine;
@@ -14,3 +15,4 @@ pub mod query;
 pub mod server;
 pub mod service;
 pub mod store;
+pub mod webhooks;

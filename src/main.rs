@@ -1,10 +1,15 @@
-//! The `inboxd` command line: serve, manage tokens, generate demo data.
+//! The `inboxd` command line: serve, manage tokens, generate demo data, benchmark.
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use inboxd::domain::Role;
 use inboxd::server::{open_store, start, Settings};
+use inboxd::webhooks::DestinationPolicy;
+
+fn parse_destinations(text: &str) -> Result<DestinationPolicy, String> {
+    DestinationPolicy::parse(text).ok_or_else(|| format!("{text:?} is not a destination policy; allowed: any, public"))
+}
 
 #[derive(Parser)]
 #[command(name = "inboxd", version, about = "A self-hosted contacts inbox for chatbot and live-chat businesses")]
@@ -40,6 +45,9 @@ enum Command {
         /// Requests per minute per token; off unless set.
         #[arg(long, env = "INBOXD_RATE_LIMIT")]
         rate_limit: Option<u32>,
+        /// Where webhooks may go: "any" http(s) url (loopback included), or only "public" addresses.
+        #[arg(long, env = "INBOXD_WEBHOOK_DESTINATIONS", default_value = "any", value_parser = parse_destinations)]
+        webhook_destinations: DestinationPolicy,
     },
     /// Create, list and revoke API tokens.
     Token {
@@ -53,6 +61,15 @@ enum Command {
         contacts: usize,
         #[arg(long, env = "INBOXD_DB", default_value = DEFAULT_DB)]
         db: PathBuf,
+    },
+    /// Measure queries, export, ingest, cold start and memory on a demo data set; prints markdown.
+    Bench {
+        /// How many users to generate.
+        #[arg(long, default_value_t = 100_000)]
+        contacts: usize,
+        /// Store to use (its workspace "bench" is reused if filled); a temporary one by default.
+        #[arg(long)]
+        db: Option<PathBuf>,
     },
 }
 
@@ -112,8 +129,14 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logs(cli.log_format);
     match cli.command {
-        Command::Serve { db, listen, presence_window, rate_limit } => {
-            let settings = Settings { db, listen, presence_window_secs: presence_window, rate_limit_per_minute: rate_limit };
+        Command::Serve { db, listen, presence_window, rate_limit, webhook_destinations } => {
+            let settings = Settings {
+                db,
+                listen,
+                presence_window_secs: presence_window,
+                rate_limit_per_minute: rate_limit,
+                webhook_destinations,
+            };
             let server = start(settings).await?;
             tokio::select! {
                 result = server.wait() => result?,
@@ -122,6 +145,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Token { action } => token(action).await?,
         Command::Demo { contacts, db } => demo(contacts, db).await?,
+        Command::Bench { contacts, db } => {
+            print!("{}", inboxd::bench::run(inboxd::bench::BenchSettings { contacts, db }).await?);
+        }
     }
     Ok(())
 }

@@ -9,6 +9,8 @@ use anyhow::Context;
 use crate::api::{router, AppState, RateLimiter};
 use crate::service::App;
 use crate::store::{SqliteStore, Store};
+use crate::webhooks::worker::Deliverer;
+use crate::webhooks::DestinationPolicy;
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -20,6 +22,8 @@ pub struct Settings {
     pub presence_window_secs: u64,
     /// Requests per minute per token; None turns rate limiting off.
     pub rate_limit_per_minute: Option<u32>,
+    /// Where webhooks may be delivered.
+    pub webhook_destinations: DestinationPolicy,
 }
 
 impl Default for Settings {
@@ -29,6 +33,7 @@ impl Default for Settings {
             listen: "127.0.0.1:8080".into(),
             presence_window_secs: 120,
             rate_limit_per_minute: None,
+            webhook_destinations: DestinationPolicy::Any,
         }
     }
 }
@@ -59,7 +64,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
     let listener =
         tokio::net::TcpListener::bind(&settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
     let addr = listener.local_addr()?;
-    let state = AppState { app: app.clone(), limiter: Arc::new(RateLimiter::new(settings.rate_limit_per_minute)) };
+    let state = AppState {
+        app: app.clone(),
+        limiter: Arc::new(RateLimiter::new(settings.rate_limit_per_minute)),
+        destinations: settings.webhook_destinations,
+    };
+    let deliverer = Deliverer::new(store.clone(), settings.webhook_destinations, app.webhooks_wake.clone())?;
+    tokio::spawn(deliverer.run());
     let task = tokio::spawn(async move { axum::serve(listener, router(state)).await });
     tracing::info!(%addr, db = %settings.db.display(), "inboxd listening");
     Ok(RunningServer { addr, store, app, task })

@@ -7,6 +7,7 @@ mod extract;
 mod integrations;
 mod limiter;
 mod users;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ pub use limiter::RateLimiter;
 pub struct AppState {
     pub app: Arc<App>,
     pub limiter: Arc<RateLimiter>,
+    pub destinations: crate::webhooks::DestinationPolicy,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -32,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .merge(events::router())
         .merge(catalog::router())
         .merge(integrations::router())
+        .merge(webhooks::router())
         .fallback(|| async { Error::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async { method_not_allowed() })
         .layer(TraceLayer::new_for_http())

@@ -43,9 +43,8 @@ enum Column {
 /// - A cell loses one leading `'` that guards a formula-like start (the export's `neutralise`).
 /// - tags are split on `;`, trimmed, empty pieces dropped; phone is parsed from its international
 ///   form; isContact, isSubscriber and isUserBlocked read "true"/"false" in any case; each
-///   `attributes.<key>` cell becomes an attribute: true/false and numbers written in their JSON
-///   form become booleans and numbers again (so an export imports back unchanged), anything else
-///   a string. Values these rules cannot
+///   `attributes.<key>` cell becomes an attribute with a string value (CSV has no types: a number
+///   or boolean attribute comes back as its text). Values these rules cannot
 ///   read are passed on as strings, so that `UserInput::parse` rejects the row naming the field.
 ///
 /// A whole-body error: no header row, an unknown or repeated column, a row with another number of
@@ -180,14 +179,6 @@ struct Row {
     attributes: Vec<Value>,
 }
 
-/// An attribute cell's value: the JSON boolean or number it spells exactly, else its text.
-fn attribute_value(cell: &str) -> Value {
-    match serde_json::from_str::<Value>(cell) {
-        Ok(value @ (Value::Bool(_) | Value::Number(_))) if value.to_string() == cell => value,
-        _ => Value::String(cell.to_string()),
-    }
-}
-
 impl Row {
     fn set(&mut self, column: &Column, cell: &str) {
         if cell.trim().is_empty() {
@@ -202,7 +193,7 @@ impl Row {
             Column::Phone => self.contact.insert("phone".into(), phone(cell)),
             Column::Tags => self.details.insert("tags".into(), tags(cell)),
             Column::Attribute(key) => {
-                self.attributes.push(json!({"key": key, "value": attribute_value(cell)}));
+                self.attributes.push(json!({"key": key, "value": text}));
                 None
             }
             Column::Ignored => None,

@@ -24,7 +24,8 @@ impl Catalog {
     pub fn new(now: Timestamp) -> anyhow::Result<Catalog> {
         let opened = Timestamp(now.0 - 740 * DAY_MS);
         let bots = Platform::ALL.iter().zip(BOT_NAMES).map(|(platform, name)| bot(name, *platform, opened)).collect();
-        let agents = AGENT_NAMES.iter().enumerate().map(|(i, name)| agent(name, Timestamp(opened.0 + i as i64 * DAY_MS)));
+        let agents =
+            AGENT_NAMES.iter().enumerate().map(|(i, name)| agent(name, Timestamp(opened.0 + i as i64 * DAY_MS)));
         let mut catalog = Catalog { bots, agents: agents.collect(), segments: Vec::new() };
         let segments_saved = Timestamp(now.0 - 30 * DAY_MS);
         for body in segment_bodies(catalog.bot(Platform::Website)) {

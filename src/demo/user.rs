@@ -300,7 +300,13 @@ fn add_identities<R: Rng>(rng: &mut R, user: &mut User, person: &Person) {
     if on(Platform::Facebook) {
         profile.facebook_profile_id = Some(rng.gen_range(1_000_000_000_000_000u64..10_000_000_000_000_000).to_string());
     }
-    let picture_share = if on(Platform::Facebook) { 0.4 } else if on(Platform::Telegram) { 0.25 } else { 0.08 };
+    let picture_share = if on(Platform::Facebook) {
+        0.4
+    } else if on(Platform::Telegram) {
+        0.25
+    } else {
+        0.08
+    };
     if rng.gen_bool(picture_share) {
         profile.picture = Some(format!("https://avatars.example.com/{:016x}.jpg", rng.gen::<u64>()));
     }
@@ -367,7 +373,8 @@ fn tags<R: Rng>(rng: &mut R, population: &Population) -> Vec<String> {
             chosen += 1;
         }
     }
-    let written = |rank: &usize, capitals: bool| if capitals { TAGS[*rank].to_uppercase() } else { TAGS[*rank].to_string() };
+    let written =
+        |rank: &usize, capitals: bool| if capitals { TAGS[*rank].to_uppercase() } else { TAGS[*rank].to_string() };
     ranks[..chosen].iter().map(|rank| written(rank, rng.gen_bool(0.03))).collect()
 }
 
@@ -504,7 +511,13 @@ fn has_tag(user: &User, tag: &str) -> bool {
 /// VIPs and gold customers order far more often than the rest.
 fn orders<R: Rng>(rng: &mut R, user: &User, horizon: i64) -> Orders {
     let gold = user.attribute("plan").and_then(Value::as_str) == Some("gold");
-    let share = if has_tag(user, "vip") { 0.5 } else if gold { 0.3 } else { 0.07 };
+    let share = if has_tag(user, "vip") {
+        0.5
+    } else if gold {
+        0.3
+    } else {
+        0.07
+    };
     if !rng.gen_bool(share) {
         return Orders::default();
     }

@@ -1,10 +1,12 @@
 //! Filters compiled against one workspace's engine (strings to interned ids, segments expanded),
-//! and their evaluation on one row.
+//! and their evaluation on one row (the scan oracle the index engine is tested against).
 
 use std::collections::HashMap;
 
 use super::interner::Interner;
-use super::row::{Row, CONTACT, INTERACTED, LIVE_CHAT, SUBSCRIBER};
+#[cfg(test)]
+use super::row::Row;
+use super::row::{CONTACT, INTERACTED, LIVE_CHAT, SUBSCRIBER};
 use crate::domain::{Id, Platform, Sender, Timestamp};
 use crate::query::{Filter, Range, TextSearch};
 
@@ -94,19 +96,23 @@ pub fn compile(filter: &Filter, cx: &Context) -> Compiled {
     }
 }
 
+#[cfg(test)]
 fn in_range(range: &Range, at: Option<i64>) -> bool {
     at.is_some_and(|at| range.contains(Timestamp(at)))
 }
 
+#[cfg(test)]
 fn text_matches(search: &TextSearch, row: &Row) -> bool {
     let terms_match = search.terms.iter().all(|term| row.search_text.contains(term.as_str()));
     terms_match || search.phone_digits.as_deref().is_some_and(|digits| row.phone_digits.contains(digits))
 }
 
+#[cfg(test)]
 fn attribute(row: &Row, key: u32) -> Option<&str> {
     row.attributes.iter().find(|(k, _)| *k == key).map(|(_, v)| &**v)
 }
 
+#[cfg(test)]
 impl Compiled {
     pub fn matches(&self, row: &Row) -> bool {
         match self {

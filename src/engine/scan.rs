@@ -38,18 +38,6 @@ impl ScanEngine {
         self.slots.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
-
-    pub fn contains(&self, id: Id) -> bool {
-        self.slots.contains_key(&id)
-    }
-
-    pub fn identities(&self) -> &Identities {
-        &self.identities
-    }
-
     /// Adds or replaces a user from its committed document.
     pub fn upsert(&mut self, user: &User) {
         self.forget_attributes(user.id);
@@ -114,10 +102,6 @@ impl ScanEngine {
         self.segments = segments.into_iter().collect();
     }
 
-    pub fn has_segment(&self, id: Id) -> bool {
-        self.segments.contains_key(&id)
-    }
-
     fn compile(&self, filter: &Filter, clock: Clock) -> Compiled {
         let cx = Context {
             tags: &self.tags,
@@ -134,12 +118,6 @@ impl ScanEngine {
         let compiled = self.compile(filter, clock);
         let live = self.rows.iter().enumerate().filter(|(_, row)| row.alive);
         live.filter(|(_, row)| compiled.matches(row)).map(|(slot, _)| slot as u32).collect()
-    }
-
-    /// The exact number of matching users.
-    pub fn count(&self, filter: &Filter, clock: Clock) -> u64 {
-        let compiled = self.compile(filter, clock);
-        self.rows.iter().filter(|row| row.alive && compiled.matches(row)).count() as u64
     }
 
     /// One page of matching users in sort order, with the exact total.

@@ -11,6 +11,7 @@ use crate::fields::{read_bool, read_id, read_number, read_string, read_text, rea
 use crate::limits::{MAX_EVENTS, MAX_LONG_TEXT, MAX_SHORT_TEXT};
 use crate::model::{Message, Orders, Presence, User};
 use crate::store::Commit;
+use crate::webhooks::{Order, Trigger};
 
 #[derive(Clone, Debug)]
 enum Subject {
@@ -22,7 +23,7 @@ enum Subject {
 enum Kind {
     Message { by: Sender, text: String },
     Presence { online: bool },
-    Order,
+    Order { order_id: String, amount: Option<f64>, currency: Option<String> },
     LiveChat { active: bool },
     Read,
 }
@@ -57,12 +58,15 @@ fn parse_event(value: &Value, path: &str, received: Timestamp, problems: &mut Pr
         Some("presence") => required_bool(&mut fields, "online", problems).map(|online| Kind::Presence { online }),
         Some("order") => {
             let order_id = fields.field("orderId", problems, read_text(MAX_SHORT_TEXT)).value();
-            fields.field("amount", problems, read_number);
-            fields.field("currency", problems, read_text(16));
-            if order_id.is_none_or(|o| o.is_empty()) {
-                problems.add(&fields.path_of("orderId"), "is required");
+            let amount = fields.field("amount", problems, read_number).value();
+            let currency = fields.field("currency", problems, read_text(16)).value();
+            match order_id.filter(|o| !o.is_empty()) {
+                Some(order_id) => Some(Kind::Order { order_id, amount, currency }),
+                None => {
+                    problems.add(&fields.path_of("orderId"), "is required");
+                    None
+                }
             }
-            Some(Kind::Order)
         }
         Some("liveChat") => required_bool(&mut fields, "active", problems).map(|active| Kind::LiveChat { active }),
         Some("read") => Some(Kind::Read),
@@ -166,6 +170,20 @@ fn new_visitor(platform: Platform, bot: Id, external_id: &str, at: Timestamp) ->
     user
 }
 
+/// The webhook an applied event fires, if any.
+fn trigger(user: Id, event: &Event) -> Option<Trigger> {
+    match &event.kind {
+        Kind::Message { by: Sender::User, text } => {
+            Some(Trigger::NewMessage(user, Message { text: text.clone(), at: event.at, by: Sender::User }))
+        }
+        Kind::Order { order_id, amount, currency } => Some(Trigger::NewOrder(
+            user,
+            Order { order_id: order_id.clone(), at: event.at, amount: *amount, currency: currency.clone() },
+        )),
+        _ => None,
+    }
+}
+
 /// Applies one event to a user document.
 fn apply(user: &mut User, event: &Event) {
     let at = event.at;
@@ -182,7 +200,7 @@ fn apply(user: &mut User, event: &Event) {
             }
         }
         Kind::Presence { online } => signal_presence(user, *online, at),
-        Kind::Order => {
+        Kind::Order { .. } => {
             let Orders { count, last_at } = &user.orders;
             user.orders = Orders { count: count + 1, last_at: Some(last_at.map_or(at, |last| last.max(at))) };
         }
@@ -238,6 +256,7 @@ pub async fn ingest(app: &App, workspace: &Workspace, body: &Value) -> Result<Va
     let mut users = load_users(&*app.store, workspace, &wanted).await?;
     let mut created_visitors: HashMap<(Platform, String), Id> = HashMap::new();
     let mut touched: Vec<Id> = Vec::new();
+    let mut triggers = Vec::new();
     let mut applied_ids = Vec::new();
     let (mut applied, mut duplicates) = (0, 0);
     let mut concerned = Vec::with_capacity(parsed.len());
@@ -269,6 +288,7 @@ pub async fn ingest(app: &App, workspace: &Workspace, body: &Value) -> Result<Va
                 let id = user.id;
                 created_visitors.insert(visitor_key(*platform, external_id), id);
                 users.insert(id, user);
+                triggers.push(Trigger::NewLead(id));
                 id
             }
             Err(problem) => {
@@ -287,14 +307,16 @@ pub async fn ingest(app: &App, workspace: &Workspace, body: &Value) -> Result<Va
         }
         let Some(user) = users.get_mut(&id) else { continue };
         apply(user, &event);
+        triggers.extend(trigger(id, &event));
         user.updated_at = received.max(user.updated_at);
         applied += 1;
         if !touched.contains(&id) {
             touched.push(id);
         }
     }
+    let deliveries = workspace.deliveries(&triggers, |id| users.get(&id));
     let upsert = touched.iter().filter_map(|id| users.remove(id)).collect();
-    commit(&*app.store, workspace, Commit { upsert, event_ids: applied_ids, ..Commit::default() }).await?;
+    commit(app, workspace, Commit { upsert, event_ids: applied_ids, deliveries, ..Commit::default() }).await?;
     Ok(json!({"applied": applied, "duplicates": duplicates, "users": concerned, "rejected": rejected}))
 }
 

@@ -12,6 +12,7 @@ use crate::fields::{type_name, Field, Problems};
 use crate::limits::MAX_IMPORT_ROWS;
 use crate::model::{apply_input, InputKind, User, UserInput};
 use crate::store::Commit;
+use crate::webhooks::Trigger;
 
 /// The users this import has touched so far, so later rows match earlier ones.
 #[derive(Default)]
@@ -126,8 +127,10 @@ pub async fn import(app: &App, workspace: &Workspace, body: &Value, bot: Option<
         }
     }
     let created = batch.created.len();
+    let triggers: Vec<Trigger> = batch.created.iter().map(|id| Trigger::NewLead(*id)).collect();
+    let deliveries = workspace.deliveries(&triggers, |id| batch.users.get(&id));
     let upsert = batch.order.iter().filter_map(|id| batch.users.remove(id)).collect();
-    commit(&*app.store, workspace, Commit { upsert, ..Commit::default() }).await?;
+    commit(app, workspace, Commit { upsert, deliveries, ..Commit::default() }).await?;
     Ok(json!({"created": created, "updated": updated, "ids": ids, "rejected": rejected}))
 }
 

@@ -109,6 +109,6 @@ pub async fn update_user_attributes(app: &App, workspace: &Workspace, body: &Val
     let mut problems = Problems::default();
     check_user(&user, &workspace.catalog.read(), "", &mut problems);
     problems.into_result(())?;
-    commit(&*app.store, workspace, Commit { upsert: vec![user.clone()], ..Commit::default() }).await?;
+    commit(app, workspace, Commit { upsert: vec![user.clone()], ..Commit::default() }).await?;
     Ok(users::render(workspace, &user))
 }

@@ -9,6 +9,7 @@ pub mod export;
 pub mod import;
 pub mod integrations;
 pub mod users;
+pub mod webhooks;
 mod workspace;
 
 use std::collections::HashMap;
@@ -29,11 +30,19 @@ pub struct App {
     workspaces: parking_lot::RwLock<HashMap<WorkspaceId, Arc<Workspace>>>,
     /// Held while a workspace loads, so two first requests do not load it twice.
     loading: tokio::sync::Mutex<()>,
+    /// Wakes the webhook worker when a commit adds deliveries.
+    pub webhooks_wake: Arc<tokio::sync::Notify>,
 }
 
 impl App {
     pub fn new(store: Arc<dyn Store>, presence_window_ms: i64) -> App {
-        App { store, presence_window_ms, workspaces: Default::default(), loading: Default::default() }
+        App {
+            store,
+            presence_window_ms,
+            workspaces: Default::default(),
+            loading: Default::default(),
+            webhooks_wake: Default::default(),
+        }
     }
 
     /// The live state of a workspace, loaded from the store on first use.
@@ -61,8 +70,11 @@ impl App {
 
 /// Commits the changes, then updates the engine from exactly what was committed.
 /// The caller holds the workspace's write lock.
-pub async fn commit(store: &dyn Store, workspace: &Workspace, commit: Commit) -> Result<()> {
-    store.commit(workspace.id, &commit).await?;
+pub async fn commit(app: &App, workspace: &Workspace, commit: Commit) -> Result<()> {
+    app.store.commit(workspace.id, &commit).await?;
+    if !commit.deliveries.is_empty() {
+        app.webhooks_wake.notify_one();
+    }
     let mut engine = workspace.engine.write();
     for user in &commit.upsert {
         engine.upsert(user);

@@ -69,7 +69,7 @@ pub async fn update(app: &App, workspace: &Workspace, id: Id, body: &Value) -> R
     let mut problems = Problems::default();
     check_user(&user, &workspace.catalog.read(), "", &mut problems);
     problems.into_result(())?;
-    commit(&*app.store, workspace, Commit { upsert: vec![user.clone()], ..Commit::default() }).await?;
+    commit(app, workspace, Commit { upsert: vec![user.clone()], ..Commit::default() }).await?;
     Ok(user)
 }
 
@@ -78,7 +78,7 @@ pub async fn delete(app: &App, workspace: &Workspace, id: Id) -> Result<()> {
     if !workspace.engine.read().contains(id) {
         return Err(no_such_user(id));
     }
-    commit(&*app.store, workspace, Commit { delete: vec![id], ..Commit::default() }).await
+    commit(app, workspace, Commit { delete: vec![id], ..Commit::default() }).await
 }
 
 /// Sets one status on many users (PUT /inbox/users/status-update).
@@ -124,6 +124,6 @@ pub async fn update_status(app: &App, workspace: &Workspace, body: &Value) -> Re
             u
         })
         .collect();
-    commit(&*app.store, workspace, Commit { upsert: changed, ..Commit::default() }).await?;
+    commit(app, workspace, Commit { upsert: changed, ..Commit::default() }).await?;
     Ok(json!({"updated": found_unique.len(), "notFound": not_found}))
 }

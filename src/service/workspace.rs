@@ -7,7 +7,7 @@ use parking_lot::RwLock;
 use crate::domain::{Id, Platform, Timestamp, WorkspaceId};
 use crate::engine::{Clock, Engine};
 use crate::query::SegmentDefinition;
-use crate::store::{Agent, Bot, SegmentRecord, Store};
+use crate::store::{Agent, Bot, SegmentRecord, Store, Subscription};
 
 /// Bots, agents and segments: small, kept whole in memory.
 #[derive(Default)]
@@ -15,6 +15,7 @@ pub struct Catalog {
     pub bots: Vec<Bot>,
     pub agents: Vec<Agent>,
     pub segments: Vec<(SegmentRecord, SegmentDefinition)>,
+    pub subscriptions: Vec<Subscription>,
 }
 
 impl Catalog {
@@ -40,7 +41,12 @@ impl Workspace {
     /// Loads a workspace from the store: catalog first, then every user into a new engine.
     pub async fn load(store: &dyn Store, id: WorkspaceId, presence_window_ms: i64) -> anyhow::Result<Arc<Workspace>> {
         let started = std::time::Instant::now();
-        let mut catalog = Catalog { bots: store.bots(id).await?, agents: store.agents(id).await?, segments: Vec::new() };
+        let mut catalog = Catalog {
+            bots: store.bots(id).await?,
+            agents: store.agents(id).await?,
+            segments: Vec::new(),
+            subscriptions: store.subscriptions(id).await?,
+        };
         for record in store.segments(id).await? {
             match SegmentDefinition::parse(&record.definition, &|bot| catalog.bot_platform(bot)) {
                 Ok(definition) => catalog.segments.push((record, definition)),
@@ -66,6 +72,25 @@ impl Workspace {
     pub fn refresh_segments(&self) {
         let segments = self.catalog.read().segments.iter().map(|(r, d)| (r.id, d.to_filter())).collect();
         self.engine.write().set_segments(segments);
+    }
+
+    /// The outbox rows these triggers fire; `user_of` gives each user as the change leaves it.
+    pub fn deliveries<'u>(
+        &self,
+        triggers: &[crate::webhooks::Trigger],
+        user_of: impl Fn(Id) -> Option<&'u crate::model::User>,
+    ) -> Vec<crate::store::NewDelivery> {
+        let catalog = self.catalog.read();
+        if catalog.subscriptions.is_empty() {
+            return Vec::new();
+        }
+        let cx = crate::webhooks::Context {
+            subscriptions: &catalog.subscriptions,
+            bot_platform: &|bot| catalog.bot_platform(bot),
+            segments: catalog.segments.iter().map(|(r, d)| (r.id, d.to_filter())).collect(),
+            presence_window_ms: self.presence_window_ms,
+        };
+        crate::webhooks::deliveries(triggers, user_of, &cx)
     }
 
     pub fn clock(&self) -> Clock {

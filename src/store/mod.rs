@@ -48,6 +48,93 @@ pub struct Token {
     pub revoked: bool,
 }
 
+/// A webhook subscription of a workspace.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Subscription {
+    pub id: Id,
+    pub url: String,
+    /// newLeadHook, newMessageHook or newOrderHook.
+    pub event: String,
+    pub bot: Option<Id>,
+    pub platform: Option<Platform>,
+    pub slug: Option<String>,
+    pub category: Option<String>,
+    pub secret: String,
+    pub created_at: Timestamp,
+}
+
+/// A delivery to make, recorded in the outbox with the change that fired it.
+#[derive(Clone, Debug)]
+pub struct NewDelivery {
+    pub id: Id,
+    pub subscription: Id,
+    pub user: Id,
+    pub event: String,
+    pub event_id: Id,
+    /// The JSON body, exactly as it will be sent and signed.
+    pub body: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub const ALLOWED: &'static str = "pending, delivered, failed";
+
+    pub fn parse(text: &str) -> Option<DeliveryStatus> {
+        match text {
+            "pending" => Some(DeliveryStatus::Pending),
+            "delivered" => Some(DeliveryStatus::Delivered),
+            "failed" => Some(DeliveryStatus::Failed),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+}
+
+/// A delivery as the outbox holds it, with where it goes (None when unsubscribed since).
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    pub workspace: WorkspaceId,
+    pub id: Id,
+    pub subscription: Id,
+    pub user: Id,
+    pub event: String,
+    pub event_id: Id,
+    pub body: String,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub next_attempt_at: Timestamp,
+    pub last_attempt_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
+    /// The subscription's url and secret.
+    pub target: Option<(String, String)>,
+}
+
+/// What one attempt came to.
+#[derive(Clone, Debug)]
+pub enum Attempt {
+    Delivered,
+    /// Try again at this time.
+    Retry { at: Timestamp, error: String },
+    /// Given up.
+    Failed { error: String },
+}
+
 /// Everything one write changes, committed in one transaction.
 #[derive(Default, Debug)]
 pub struct Commit {
@@ -57,11 +144,13 @@ pub struct Commit {
     pub delete: Vec<Id>,
     /// Event ids applied by this write, remembered for idempotency.
     pub event_ids: Vec<String>,
+    /// Webhook deliveries the write fires (the outbox).
+    pub deliveries: Vec<NewDelivery>,
 }
 
 impl Commit {
     pub fn is_empty(&self) -> bool {
-        self.upsert.is_empty() && self.delete.is_empty() && self.event_ids.is_empty()
+        self.upsert.is_empty() && self.delete.is_empty() && self.event_ids.is_empty() && self.deliveries.is_empty()
     }
 }
 
@@ -101,4 +190,19 @@ pub trait Store: Send + Sync + 'static {
     /// Which of these event ids were already applied.
     async fn seen_event_ids(&self, workspace: WorkspaceId, event_ids: &[String]) -> StoreResult<Vec<String>>;
     async fn commit(&self, workspace: WorkspaceId, commit: &Commit) -> StoreResult<()>;
+
+    // Webhooks.
+    /// Adds a subscription; the same url, event and bot again answers the existing one.
+    async fn subscribe(&self, workspace: WorkspaceId, subscription: &Subscription) -> StoreResult<Subscription>;
+    /// Removes the subscriptions of this url, event and bot; answers how many.
+    async fn unsubscribe(&self, workspace: WorkspaceId, url: &str, event: &str, bot: Option<Id>) -> StoreResult<usize>;
+    async fn subscriptions(&self, workspace: WorkspaceId) -> StoreResult<Vec<Subscription>>;
+    /// Pending deliveries due by `now`, oldest first, at most one per (subscription, user):
+    /// a user's later delivery waits for the earlier one.
+    async fn due_deliveries(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<Delivery>>;
+    async fn record_attempt(&self, workspace: WorkspaceId, id: Id, at: Timestamp, attempt: &Attempt) -> StoreResult<()>;
+    /// The latest deliveries of a workspace, newest first.
+    async fn deliveries(&self, workspace: WorkspaceId, status: Option<DeliveryStatus>, limit: usize) -> StoreResult<Vec<Delivery>>;
+    /// Makes a delivery pending and due now; false when there is none.
+    async fn redeliver(&self, workspace: WorkspaceId, id: Id) -> StoreResult<bool>;
 }

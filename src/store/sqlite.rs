@@ -8,12 +8,17 @@ use anyhow::Context;
 use async_trait::async_trait;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
-use super::{Agent, Bot, Commit, SegmentRecord, Store, StoreResult, Token};
+use super::{
+    Agent, Attempt, Bot, Commit, Delivery, DeliveryStatus, SegmentRecord, Store, StoreResult, Subscription, Token,
+};
 use crate::domain::{Id, Platform, Role, Timestamp, WorkspaceId};
 use crate::model::User;
 
 /// Versioned migrations, applied in order on open.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/sqlite_001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/sqlite_001_init.sql")),
+    (2, include_str!("migrations/sqlite_002_webhooks.sql")),
+];
 
 /// Users read per batch when the engine is rebuilt.
 const SCAN_BATCH: usize = 10_000;
@@ -379,6 +384,7 @@ impl Store for SqliteStore {
             commit.upsert.iter().map(|u| Ok((u.id, encode(u)?))).collect::<anyhow::Result<_>>()?;
         let deletes = commit.delete.clone();
         let event_ids = commit.event_ids.clone();
+        let deliveries = commit.deliveries.clone();
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             {
@@ -398,10 +404,180 @@ impl Store for SqliteStore {
                 for event_id in &event_ids {
                     remember.execute(params![workspace, event_id])?;
                 }
+                let mut outbox = tx.prepare_cached(
+                    "INSERT INTO webhook_deliveries (workspace_id, id, subscription_id, user_id, event, event_id, body,
+                     status, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8)",
+                )?;
+                for d in &deliveries {
+                    outbox.execute(params![
+                        workspace,
+                        d.id.to_string(),
+                        d.subscription.to_string(),
+                        d.user.to_string(),
+                        d.event,
+                        d.event_id.to_string(),
+                        d.body,
+                        d.created_at.0
+                    ])?;
+                }
             }
             tx.commit()?;
             Ok(())
         })
         .await
     }
+
+    async fn subscribe(&self, workspace: WorkspaceId, subscription: &Subscription) -> StoreResult<Subscription> {
+        let sub = subscription.clone();
+        self.write(move |conn| {
+            let bot = sub.bot.map(|b| b.to_string()).unwrap_or_default();
+            conn.execute(
+                "INSERT INTO webhook_subscriptions (workspace_id, id, url, event, bot_id, platform, slug, category, secret, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (workspace_id, url, event, bot_id) DO NOTHING",
+                params![
+                    workspace,
+                    sub.id.to_string(),
+                    sub.url,
+                    sub.event,
+                    bot,
+                    sub.platform.map(Platform::as_str),
+                    sub.slug,
+                    sub.category,
+                    sub.secret,
+                    sub.created_at.0
+                ],
+            )?;
+            let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} WHERE workspace_id = ?1 AND url = ?2 AND event = ?3 AND bot_id = ?4");
+            Ok(conn.query_row(&sql, params![workspace, sub.url, sub.event, bot], subscription_from_row)?)
+        })
+        .await
+    }
+
+    async fn unsubscribe(&self, workspace: WorkspaceId, url: &str, event: &str, bot: Option<Id>) -> StoreResult<usize> {
+        let (url, event, bot) = (url.to_string(), event.to_string(), bot.map(|b| b.to_string()).unwrap_or_default());
+        self.write(move |conn| {
+            Ok(conn.execute(
+                "DELETE FROM webhook_subscriptions WHERE workspace_id = ?1 AND url = ?2 AND event = ?3 AND bot_id = ?4",
+                params![workspace, url, event, bot],
+            )?)
+        })
+        .await
+    }
+
+    async fn subscriptions(&self, workspace: WorkspaceId) -> StoreResult<Vec<Subscription>> {
+        self.read(move |conn| {
+            let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} WHERE workspace_id = ?1 ORDER BY created_at, id");
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map([workspace], subscription_from_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn due_deliveries(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<Delivery>> {
+        self.read(move |conn| {
+            // The NOT EXISTS keeps each user's deliveries in order: a later one waits for the earlier.
+            let sql = format!(
+                "SELECT {DELIVERY_COLUMNS} WHERE d.status = 'pending' AND d.next_attempt_at <= ?1
+                 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.workspace_id = d.workspace_id
+                   AND e.subscription_id = d.subscription_id AND e.user_id = d.user_id AND e.seq < d.seq
+                   AND e.status = 'pending')
+                 ORDER BY d.seq LIMIT ?2"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![now.0, limit as i64], delivery_from_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn record_attempt(&self, workspace: WorkspaceId, id: Id, at: Timestamp, attempt: &Attempt) -> StoreResult<()> {
+        let attempt = attempt.clone();
+        self.write(move |conn| {
+            let (status, next, error, delivered) = match attempt {
+                Attempt::Delivered => ("delivered", None, None, Some(at.0)),
+                Attempt::Retry { at: next, error } => ("pending", Some(next.0), Some(error), None),
+                Attempt::Failed { error } => ("failed", None, Some(error), None),
+            };
+            conn.execute(
+                "UPDATE webhook_deliveries SET status = ?3, attempts = attempts + 1, last_attempt_at = ?4,
+                 next_attempt_at = COALESCE(?5, next_attempt_at), last_error = COALESCE(?6, last_error),
+                 delivered_at = ?7 WHERE workspace_id = ?1 AND id = ?2",
+                params![workspace, id.to_string(), status, at.0, next, error, delivered],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn deliveries(&self, workspace: WorkspaceId, status: Option<DeliveryStatus>, limit: usize) -> StoreResult<Vec<Delivery>> {
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {DELIVERY_COLUMNS} WHERE d.workspace_id = ?1 AND (?2 IS NULL OR d.status = ?2) ORDER BY d.seq DESC LIMIT ?3"
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map(params![workspace, status.map(DeliveryStatus::as_str), limit as i64], delivery_from_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn redeliver(&self, workspace: WorkspaceId, id: Id) -> StoreResult<bool> {
+        self.write(move |conn| {
+            let changed = conn.execute(
+                "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?3, delivered_at = NULL
+                 WHERE workspace_id = ?1 AND id = ?2",
+                params![workspace, id.to_string(), Timestamp::now().0],
+            )?;
+            Ok(changed > 0)
+        })
+        .await
+    }
+}
+
+const SUBSCRIPTION_COLUMNS: &str =
+    "id, url, event, bot_id, platform, slug, category, secret, created_at FROM webhook_subscriptions";
+
+fn subscription_from_row(row: &rusqlite::Row) -> rusqlite::Result<Subscription> {
+    let bot: String = row.get(3)?;
+    let platform: Option<String> = row.get(4)?;
+    Ok(Subscription {
+        id: parse_id(row.get(0)?)?,
+        url: row.get(1)?,
+        event: row.get(2)?,
+        bot: Id::parse(&bot),
+        platform: platform.as_deref().and_then(Platform::parse),
+        slug: row.get(5)?,
+        category: row.get(6)?,
+        secret: row.get(7)?,
+        created_at: Timestamp(row.get(8)?),
+    })
+}
+
+const DELIVERY_COLUMNS: &str = "d.workspace_id, d.id, d.subscription_id, d.user_id, d.event, d.event_id, d.body, d.status,
+    d.attempts, d.next_attempt_at, d.last_attempt_at, d.last_error, d.created_at, d.delivered_at, s.url, s.secret
+    FROM webhook_deliveries d LEFT JOIN webhook_subscriptions s
+    ON s.workspace_id = d.workspace_id AND s.id = d.subscription_id";
+
+fn delivery_from_row(row: &rusqlite::Row) -> rusqlite::Result<Delivery> {
+    let status: String = row.get(7)?;
+    let url: Option<String> = row.get(14)?;
+    let secret: Option<String> = row.get(15)?;
+    Ok(Delivery {
+        workspace: row.get(0)?,
+        id: parse_id(row.get(1)?)?,
+        subscription: parse_id(row.get(2)?)?,
+        user: parse_id(row.get(3)?)?,
+        event: row.get(4)?,
+        event_id: parse_id(row.get(5)?)?,
+        body: row.get(6)?,
+        status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Failed),
+        attempts: row.get(8)?,
+        next_attempt_at: Timestamp(row.get(9)?),
+        last_attempt_at: row.get::<_, Option<i64>>(10)?.map(Timestamp),
+        last_error: row.get(11)?,
+        created_at: Timestamp(row.get(12)?),
+        delivered_at: row.get::<_, Option<i64>>(13)?.map(Timestamp),
+        target: url.zip(secret),
+    })
 }

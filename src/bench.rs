@@ -1,0 +1,460 @@
+//! The benchmark of issue 3: `inboxd bench --contacts N` generates the demo data set, starts the real
+//! server on loopback and measures the engine, HTTP, export, ingest, cold start and memory.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use crate::domain::{Id, Platform, Role, Timestamp};
+use crate::server::{open_store, start, RunningServer, Settings};
+use crate::service::Workspace;
+
+const WORKSPACE: &str = "bench";
+/// Engine timings per shape.
+const ENGINE_RUNS: usize = 300;
+/// HTTP timings per shape with one client.
+const HTTP_RUNS: usize = 200;
+/// How long each shape is driven by the concurrent clients.
+const LOAD_TIME: Duration = Duration::from_millis(1500);
+const CONNECTIONS: usize = 16;
+const INGEST_BATCHES: usize = 20;
+const EVENTS_PER_BATCH: usize = 1_000;
+
+pub struct BenchSettings {
+    pub contacts: usize,
+    /// The store to use; a temporary one (removed afterwards) when None. An existing workspace
+    /// "bench" in it is reused as it is.
+    pub db: Option<PathBuf>,
+}
+
+/// Runs the benchmark and returns its report (markdown).
+pub async fn run(settings: BenchSettings) -> anyhow::Result<String> {
+    let temporary = settings.db.is_none();
+    let db = settings
+        .db
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("inboxd-bench-{}", std::process::id())).join("bench.db"));
+    let result = bench(&settings, &db).await;
+    if temporary {
+        if let Some(dir) = db.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    result
+}
+
+async fn bench(settings: &BenchSettings, db: &std::path::Path) -> anyhow::Result<String> {
+    let mut report = String::new();
+    let generated = prepare(db, settings.contacts).await?;
+    report.push_str(&generated);
+
+    // Cold start: open the store, load the workspace into a new engine, answer the first query.
+    let rss_before_load = rss_kib("VmRSS:");
+    let started = Instant::now();
+    let server = start(Settings { db: db.to_path_buf(), listen: "127.0.0.1:0".into(), ..Settings::default() }).await?;
+    let secret = crate::auth::create_token(&*server.store, WORKSPACE, Role::Admin).await?;
+    let mut client = Client::connect(&server, &secret).await?;
+    let first = client.post("/inbox/users", &json!({})).await?;
+    let cold_start = started.elapsed();
+    if first.0 != 200 {
+        bail!("the first query answered {}", first.0);
+    }
+    let rss_after_load = rss_kib("VmRSS:");
+
+    let workspace_id = server.store.ensure_workspace(WORKSPACE).await?;
+    let workspace = server.app.workspace(workspace_id).await?;
+    let users = workspace.engine.read().len();
+    let shapes = shapes(&server, &workspace).await?;
+
+    report.push_str(&format!(
+        "\n{users} users. Engine p50/p99: `Engine::search` (compile, evaluate, sort, page, segments of the page) \
+         under the read lock. HTTP: `POST /inbox/users` over loopback, keep-alive, whole response read; \
+         one client for p50/p99, {CONNECTIONS} connections for requests/s.\n\n"
+    ));
+    report.push_str("| shape | total | engine p50 | engine p99 | HTTP p50 | HTTP p99 | req/s (16 conn) |\n");
+    report.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
+    for (name, body) in &shapes {
+        let query = crate::service::users::parse(&workspace, body).map_err(|e| anyhow::anyhow!("{name}: {e:?}"))?;
+        let mut engine_times = Vec::with_capacity(ENGINE_RUNS);
+        let mut total = 0;
+        for _ in 0..ENGINE_RUNS {
+            let clock = workspace.clock();
+            let started = Instant::now();
+            let page = workspace.engine.read().search(&query.filter, query.sort, query.page, query.limit, clock);
+            engine_times.push(started.elapsed());
+            total = page.total;
+        }
+        let mut http_times = Vec::with_capacity(HTTP_RUNS);
+        for _ in 0..HTTP_RUNS {
+            let started = Instant::now();
+            let (status, _) = client.post("/inbox/users", body).await?;
+            http_times.push(started.elapsed());
+            if status != 200 {
+                bail!("{name} answered {status}");
+            }
+        }
+        let per_second = load(&server, &secret, body).await?;
+        report.push_str(&format!(
+            "| {name} | {total} | {} | {} | {} | {} | {per_second:.0} |\n",
+            ms(percentile(&mut engine_times, 50)),
+            ms(percentile(&mut engine_times, 99)),
+            ms(percentile(&mut http_times, 50)),
+            ms(percentile(&mut http_times, 99)),
+        ));
+    }
+
+    let export = export(&mut client, &workspace).await?;
+    let ingest = ingest(&mut client, &workspace).await?;
+    let memory = workspace.engine.read().memory();
+    let per_user = |bytes: usize| bytes as f64 / users.max(1) as f64;
+    report.push_str("\n| measure | value |\n|---|---:|\n");
+    report.push_str(&format!(
+        "| cold start (open store, load workspace, first query answered over HTTP) | {:.2} s |\n",
+        cold_start.as_secs_f64()
+    ));
+    report.push_str(&format!(
+        "| RSS growth while loading the workspace | {:.0} MiB ({:.0} bytes/user) |\n",
+        (rss_after_load.saturating_sub(rss_before_load)) as f64 / 1024.0,
+        per_user((rss_after_load.saturating_sub(rss_before_load) * 1024) as usize)
+    ));
+    report.push_str(&export);
+    report.push_str(&ingest);
+    report.push_str(&format!(
+        "| index bytes/user: bitmaps and timelines | {:.0} |\n| index bytes/user: text arena and trigrams | {:.0} |\n\
+         | index bytes/user: presorted orders | {:.0} |\n| **index bytes/user (the three above)** | **{:.0}** |\n\
+         | rows bytes/user (per-user columns for sorting and exact checks, id map) | {:.0} |\n\
+         | identities bytes/user (uuid, email, phone... lookups for imports and events) | {:.0} |\n\
+         | engine total bytes/user | {:.0} |\n",
+        per_user(memory.bitmaps),
+        per_user(memory.text),
+        per_user(memory.orders),
+        per_user(memory.index()),
+        per_user(memory.rows),
+        per_user(memory.identities),
+        per_user(memory.total()),
+    ));
+    Ok(report)
+}
+
+/// Makes sure the workspace holds the demo data set; says how long generating it took.
+async fn prepare(db: &std::path::Path, contacts: usize) -> anyhow::Result<String> {
+    if let Some(dir) = db.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let store = open_store(db)?;
+    let workspace = store.ensure_workspace(WORKSPACE).await?;
+    let mut existing = 0;
+    store.scan_users(workspace, &mut |users| existing += users.len()).await?;
+    if existing > 0 {
+        return Ok(format!("Reused {existing} users already in {}.\n", db.display()));
+    }
+    let started = Instant::now();
+    let summary = crate::demo::generate(&*store, workspace, contacts, true).await?;
+    Ok(format!(
+        "Generated {} demo users in {:.1} s ({:.0} users/s, into SQLite).\n",
+        summary.users,
+        started.elapsed().as_secs_f64(),
+        summary.users as f64 / started.elapsed().as_secs_f64()
+    ))
+}
+
+/// The query shapes of issue 3, named, with their request bodies.
+async fn shapes(server: &RunningServer, workspace: &Workspace) -> anyhow::Result<Vec<(String, Value)>> {
+    let (whatsapp, agents, segment) = {
+        let catalog = workspace.catalog.read();
+        let whatsapp = catalog.bots.iter().find(|b| b.platform == Platform::Whatsapp).map(|b| b.id);
+        let agents: Vec<Id> = catalog.agents.iter().take(2).map(|a| a.id).collect();
+        let segment = catalog.segments.first().map(|(record, _)| record.id);
+        (whatsapp, agents, segment)
+    };
+    let (name_part, phone_part) = search_samples(server, workspace).await?;
+    let month_ago = Timestamp(Timestamp::now().0 - 30 * 86_400_000).to_string();
+    let mut shapes = vec![
+        (
+            "contract sample (vip, OPEN, limit 5, lastSeenAt desc)".to_string(),
+            json!({"tags": ["vip"], "status": ["OPEN"], "limit": 5, "sort": {"by": "lastSeenAt", "order": "desc"}}),
+        ),
+        ("empty filter".into(), json!({})),
+        ("one tag".into(), json!({"tags": ["vip"]})),
+        (
+            "two statuses, two agents".into(),
+            json!({"status": ["OPEN", "PENDING"], "_agentAssigned": agents.iter().map(Id::to_string).collect::<Vec<_>>()}),
+        ),
+    ];
+    if let Some(bot) = whatsapp {
+        shapes.push((
+            "WhatsApp bot, lastSeenAt last 30 days, userInteracted".into(),
+            json!({"_botWhatsapp": [bot.to_string()], "lastSeenAt": {"startAt": month_ago, "endsAt": ""},
+                   "userInteracted": true, "applicableFilters": ["userInteracted", "lastSeenAt"]}),
+        ));
+    }
+    shapes.push((format!("4-letter name search ({name_part:?})"), json!({"searchText": name_part})));
+    shapes.push((format!("5-digit phone search ({phone_part:?})"), json!({"searchText": phone_part})));
+    if let Some(segment) = segment {
+        shapes.push(("one segment".into(), json!({"segments": [segment.to_string()]})));
+    }
+    shapes.push(("page 2000 (limit 20)".into(), json!({"page": 2000, "limit": 20})));
+    shapes.push((
+        "createdAt asc, isContact".into(),
+        json!({"isContact": true, "sort": {"by": "createdAt", "order": "asc"}}),
+    ));
+    shapes.push((
+        "hasOrdered, lastMessageBy user".into(),
+        json!({"hasOrdered": {"status": true, "lastAt": ""}, "lastMessageBy": ["user"], "applicableFilters": ["hasOrdered"]}),
+    ));
+    Ok(shapes)
+}
+
+/// Four letters of a real user's name and five digits of a real phone, as a person would type them.
+async fn search_samples(server: &RunningServer, workspace: &Workspace) -> anyhow::Result<(String, String)> {
+    let clock = workspace.clock();
+    let ids = {
+        let engine = workspace.engine.read();
+        let sort = crate::query::Sort { by: crate::query::SortKey::CreatedAt, order: crate::query::Order::Desc };
+        engine.search(&crate::query::Filter::All, sort, 1, 200, clock).users
+    };
+    let ids: Vec<Id> = ids.into_iter().map(|(id, _)| id).collect();
+    let users = server.store.users(workspace.id, &ids).await?;
+    let name = users
+        .iter()
+        .filter_map(|u| u.profile.name.as_deref())
+        .map(crate::domain::text::fold)
+        .find_map(|n| n.split_whitespace().find(|w| w.len() >= 5 && w.is_ascii()).map(|w| w[..4].to_string()))
+        .unwrap_or_else(|| "mari".into());
+    let phone = users
+        .iter()
+        .filter_map(|u| u.profile.phone.as_ref().map(|p| p.number.clone()))
+        .find(|n| n.len() >= 8)
+        .map(|n| n[2..7].to_string())
+        .unwrap_or_else(|| "55512".into());
+    Ok((name, phone))
+}
+
+/// Requests per second with `CONNECTIONS` clients asking the same query back to back.
+async fn load(server: &RunningServer, secret: &str, body: &Value) -> anyhow::Result<f64> {
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + LOAD_TIME;
+    let mut tasks = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let mut client = Client::connect(server, secret).await?;
+        let body = body.clone();
+        let done = done.clone();
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                client.post("/inbox/users", &body).await?;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            anyhow::Ok(())
+        }));
+    }
+    let started = Instant::now();
+    for task in tasks {
+        task.await??;
+    }
+    Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// The CSV export of every user (DELETED aside): rows per second and the peak RSS growth meanwhile.
+async fn export(client: &mut Client, workspace: &Workspace) -> anyhow::Result<String> {
+    let rows = workspace.engine.read().count(
+        &crate::query::Filter::negate(crate::query::Filter::StatusIn(vec![crate::domain::Status::deleted()])),
+        workspace.clock(),
+    );
+    // Writing 5 to clear_refs resets the peak (VmHWM) to the current RSS.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let before = rss_kib("VmRSS:");
+    let started = Instant::now();
+    let mut bytes = 0usize;
+    let status =
+        client.post_streaming("/inbox/users", &json!({"isExport": "csv"}), &mut |chunk| bytes += chunk.len()).await?;
+    let elapsed = started.elapsed();
+    let peak = rss_kib("VmHWM:");
+    if status != 200 {
+        bail!("the export answered {status}");
+    }
+    Ok(format!(
+        "| CSV export, {rows} rows ({:.0} MB) | {:.0} rows/s ({:.2} s) |\n| peak RSS growth during the export | {:.1} MiB |\n",
+        bytes as f64 / 1e6,
+        rows as f64 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64(),
+        peak.saturating_sub(before) as f64 / 1024.0
+    ))
+}
+
+/// Events per second through `POST /inbox/events`, 1,000 per batch, each batch one durable commit.
+async fn ingest(client: &mut Client, workspace: &Workspace) -> anyhow::Result<String> {
+    let ids: Vec<Id> = {
+        let engine = workspace.engine.read();
+        let sort = crate::query::Sort { by: crate::query::SortKey::CreatedAt, order: crate::query::Order::Asc };
+        engine.all_sorted(&crate::query::Filter::All, sort, workspace.clock())
+    };
+    if ids.is_empty() {
+        return Ok(String::new());
+    }
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let batches: Vec<Value> = (0..INGEST_BATCHES)
+        .map(|_| {
+            let events: Vec<Value> = (0..EVENTS_PER_BATCH)
+                .map(|_| {
+                    let user = ids[(next() % ids.len() as u64) as usize].to_string();
+                    match next() % 4 {
+                        0 | 1 => {
+                            json!({"type": "message", "userId": user, "by": "user", "text": "Is my order on its way?"})
+                        }
+                        2 => json!({"type": "presence", "userId": user, "online": true}),
+                        _ => json!({"type": "message", "userId": user, "by": "agent", "text": "It ships today."}),
+                    }
+                })
+                .collect();
+            Value::Array(events)
+        })
+        .collect();
+    let started = Instant::now();
+    for batch in &batches {
+        let (status, body) = client.post("/inbox/events", batch).await?;
+        if status != 200 {
+            bail!("ingest answered {status}: {}", String::from_utf8_lossy(&body));
+        }
+    }
+    let elapsed = started.elapsed();
+    let events = INGEST_BATCHES * EVENTS_PER_BATCH;
+    Ok(format!(
+        "| ingest, {INGEST_BATCHES} batches of {EVENTS_PER_BATCH} events over HTTP | {:.0} events/s ({:.1} ms per batch) |\n",
+        events as f64 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64() * 1000.0 / INGEST_BATCHES as f64
+    ))
+}
+
+fn percentile(times: &mut [Duration], p: usize) -> Duration {
+    times.sort_unstable();
+    let index = (times.len() * p / 100).min(times.len().saturating_sub(1));
+    times.get(index).copied().unwrap_or_default()
+}
+
+fn ms(duration: Duration) -> String {
+    let ms = duration.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.3} ms")
+    } else {
+        format!("{ms:.1} ms")
+    }
+}
+
+/// A line of /proc/self/status in KiB (0 where there is no /proc).
+fn rss_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A keep-alive HTTP/1.1 client: just enough for JSON posts and a streamed CSV body.
+struct Client {
+    stream: BufReader<TcpStream>,
+    host: String,
+    secret: String,
+}
+
+impl Client {
+    async fn connect(server: &RunningServer, secret: &str) -> anyhow::Result<Client> {
+        let stream = TcpStream::connect(server.addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Client { stream: BufReader::new(stream), host: server.addr.to_string(), secret: secret.to_string() })
+    }
+
+    async fn post(&mut self, path: &str, body: &Value) -> anyhow::Result<(u16, Vec<u8>)> {
+        let mut answer = Vec::new();
+        let status = self.post_streaming(path, body, &mut |chunk| answer.extend_from_slice(chunk)).await?;
+        Ok((status, answer))
+    }
+
+    async fn post_streaming(
+        &mut self,
+        path: &str,
+        body: &Value,
+        sink: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> anyhow::Result<u16> {
+        let body = serde_json::to_vec(body)?;
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            self.host,
+            self.secret,
+            body.len()
+        );
+        let stream = self.stream.get_mut();
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(&body).await?;
+        let mut line = String::new();
+        self.stream.read_line(&mut line).await?;
+        let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).context("no status line")?;
+        let mut length = None;
+        let mut chunked = false;
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).await?;
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            let (name, value) = header.split_once(':').unwrap_or((header, ""));
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse::<usize>().ok();
+            } else if name.eq_ignore_ascii_case("transfer-encoding") && value.to_ascii_lowercase().contains("chunked") {
+                chunked = true;
+            }
+        }
+        let mut buffer = vec![0u8; 64 * 1024];
+        if chunked {
+            loop {
+                line.clear();
+                self.stream.read_line(&mut line).await?;
+                let size =
+                    usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16).context("chunk size")?;
+                if size == 0 {
+                    line.clear();
+                    self.stream.read_line(&mut line).await?;
+                    break;
+                }
+                self.read_body(size, &mut buffer, sink).await?;
+                line.clear();
+                self.stream.read_line(&mut line).await?;
+            }
+        } else {
+            self.read_body(length.unwrap_or(0), &mut buffer, sink).await?;
+        }
+        Ok(status)
+    }
+
+    async fn read_body(
+        &mut self,
+        mut left: usize,
+        buffer: &mut [u8],
+        sink: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> anyhow::Result<()> {
+        while left > 0 {
+            let want = left.min(buffer.len());
+            let read = self.stream.read(&mut buffer[..want]).await?;
+            if read == 0 {
+                bail!("the connection closed mid-body");
+            }
+            sink(&buffer[..read]);
+            left -= read;
+        }
+        Ok(())
+    }
+}
