@@ -262,3 +262,37 @@ pub fn read_timestamp(value: &Value, path: &str, problems: &mut Problems) -> Opt
     }
     ts
 }
+
+/// A string that `parse` accepts; otherwise a problem naming what is allowed.
+pub fn read_parsed<T>(
+    value: &Value,
+    path: &str,
+    problems: &mut Problems,
+    parse: impl FnOnce(&str) -> Option<T>,
+    allowed: &str,
+) -> Option<T> {
+    let text = read_string(value, path, problems)?;
+    let parsed = parse(&text);
+    if parsed.is_none() {
+        problems.add(path, format!("{text:?} is not allowed; allowed: {allowed}"));
+    }
+    parsed
+}
+
+/// A channel, in any case.
+pub fn read_platform(value: &Value, path: &str, problems: &mut Problems) -> Option<crate::domain::Platform> {
+    use crate::domain::Platform;
+    read_parsed(value, path, problems, Platform::parse, Platform::ALLOWED)
+}
+
+/// Who sent a message: user, bot or agent.
+pub fn read_sender(value: &Value, path: &str, problems: &mut Problems) -> Option<crate::domain::Sender> {
+    use crate::domain::Sender;
+    read_parsed(value, path, problems, Sender::parse, Sender::ALLOWED)
+}
+
+/// A status: an upper-case word.
+pub fn read_status(value: &Value, path: &str, problems: &mut Problems) -> Option<crate::domain::Status> {
+    use crate::domain::Status;
+    read_parsed(value, path, problems, Status::parse, Status::RULE)
+}

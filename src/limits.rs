@@ -2,6 +2,9 @@
 
 /// Largest request body, in bytes; larger bodies are 413.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Nesting of a JSON body: arrays and objects inside one another. Deeper bodies are 400 before
+/// they are parsed (the contract's bodies need 6 levels; an import row 5 inside its array).
+pub const MAX_JSON_DEPTH: usize = 32;
 /// Rows in one import.
 pub const MAX_IMPORT_ROWS: usize = 10_000;
 /// Events in one POST /inbox/events.

@@ -48,6 +48,12 @@ enum Command {
         /// Where webhooks may go: "any" http(s) url (loopback included), or only "public" addresses.
         #[arg(long, env = "INBOXD_WEBHOOK_DESTINATIONS", default_value = "any", value_parser = parse_destinations)]
         webhook_destinations: DestinationPolicy,
+        /// Seconds before an unanswered request is answered 503 (its work still finishes).
+        #[arg(long, env = "INBOXD_REQUEST_TIMEOUT", default_value_t = 30)]
+        request_timeout: u64,
+        /// Whether GET /metrics answers (Prometheus text format, no token): on or off.
+        #[arg(long, env = "INBOXD_METRICS", default_value = "on", value_parser = ["on", "off"])]
+        metrics: String,
     },
     /// Create, list and revoke API tokens.
     Token {
@@ -129,19 +135,23 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logs(cli.log_format);
     match cli.command {
-        Command::Serve { db, listen, presence_window, rate_limit, webhook_destinations } => {
+        Command::Serve { db, listen, presence_window, rate_limit, webhook_destinations, request_timeout, metrics } => {
             let settings = Settings {
                 db,
                 listen,
                 presence_window_secs: presence_window,
                 rate_limit_per_minute: rate_limit,
                 webhook_destinations,
+                request_timeout: std::time::Duration::from_secs(request_timeout.max(1)),
+                metrics: metrics == "on",
             };
             let server = start(settings).await?;
-            tokio::select! {
-                result = server.wait() => result?,
-                _ = shutdown_signal() => tracing::info!("shutting down"),
-            }
+            server
+                .serve_until(async {
+                    shutdown_signal().await;
+                    tracing::info!("shutting down: finishing in-flight requests");
+                })
+                .await?;
         }
         Command::Token { action } => token(action).await?,
         Command::Demo { contacts, db } => demo(contacts, db).await?,
@@ -172,12 +182,12 @@ async fn shutdown_signal() {
 async fn token(action: TokenAction) -> anyhow::Result<()> {
     match action {
         TokenAction::Create { workspace, role, db } => {
-            let store = open_store(&db)?;
+            let store = open_store(&db).await?;
             let secret = inboxd::auth::create_token(&*store, &workspace, role.into()).await?;
             println!("{secret}");
         }
         TokenAction::List { workspace, db } => {
-            let store = open_store(&db)?;
+            let store = open_store(&db).await?;
             println!("{:<18} {:<20} {:<6} {:<25} LAST USED", "ID", "WORKSPACE", "ROLE", "CREATED");
             for token in store.tokens(workspace.as_deref()).await? {
                 let last_used = token.last_used_at.map_or("never".to_string(), |t| t.to_string());
@@ -192,7 +202,7 @@ async fn token(action: TokenAction) -> anyhow::Result<()> {
             }
         }
         TokenAction::Revoke { token, db } => {
-            let store = open_store(&db)?;
+            let store = open_store(&db).await?;
             if !inboxd::auth::revoke(&*store, &token).await? {
                 anyhow::bail!("no token has the id or secret {token:?}");
             }
@@ -203,7 +213,7 @@ async fn token(action: TokenAction) -> anyhow::Result<()> {
 }
 
 async fn demo(contacts: usize, db: PathBuf) -> anyhow::Result<()> {
-    let store = open_store(&db)?;
+    let store = open_store(&db).await?;
     let workspace = store.ensure_workspace("demo").await?;
     let mut existing = 0;
     store.scan_users(workspace, &mut |users| existing += users.len()).await?;

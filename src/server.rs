@@ -3,12 +3,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::api::{router, AppState, RateLimiter};
+use crate::api::{router, AppState, Ops, RateLimiter};
 use crate::service::App;
-use crate::store::{SqliteStore, Store};
+use crate::store::{is_postgres_url, PostgresStore, SqliteStore, Store};
 use crate::webhooks::worker::Deliverer;
 use crate::webhooks::DestinationPolicy;
 
@@ -24,7 +25,16 @@ pub struct Settings {
     pub rate_limit_per_minute: Option<u32>,
     /// Where webhooks may be delivered.
     pub webhook_destinations: DestinationPolicy,
+    /// A request not answered within this is answered 503 (its handler still finishes).
+    pub request_timeout: Duration,
+    /// Whether `GET /metrics` answers.
+    pub metrics: bool,
 }
+
+/// The default request timeout.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a graceful shutdown waits for in-flight requests before it gives up on them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 impl Default for Settings {
     fn default() -> Settings {
@@ -34,6 +44,8 @@ impl Default for Settings {
             presence_window_secs: 120,
             rate_limit_per_minute: None,
             webhook_destinations: DestinationPolicy::Any,
+            request_timeout: REQUEST_TIMEOUT,
+            metrics: true,
         }
     }
 }
@@ -42,23 +54,68 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     pub store: Arc<dyn Store>,
     pub app: Arc<App>,
+    pub ops: Arc<Ops>,
+    /// Dropping or sending on it starts a graceful shutdown.
+    stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl RunningServer {
     /// Serves until the task ends (it ends only on a listener error).
     pub async fn wait(self) -> anyhow::Result<()> {
-        Ok(self.task.await??)
+        let RunningServer { stop, task, .. } = self;
+        let result = task.await;
+        drop(stop);
+        Ok(result??)
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully.
+    pub async fn serve_until(mut self, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+        tokio::select! {
+            result = &mut self.task => Ok(result??),
+            _ = signal => self.shutdown().await,
+        }
+    }
+
+    /// Stops accepting connections, lets every in-flight request finish and be answered (at most
+    /// SHUTDOWN_GRACE), waits for handlers whose clients left, then returns. Idle keep-alive
+    /// connections are closed.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let started = std::time::Instant::now();
+        let RunningServer { stop, mut task, ops, .. } = self;
+        let _ = stop.send(true);
+        let finished = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            let served = (&mut task).await;
+            ops.idle().await;
+            served
+        })
+        .await;
+        match finished {
+            Ok(served) => {
+                tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "stopped after finishing in-flight requests");
+                Ok(served??)
+            }
+            Err(_) => {
+                task.abort();
+                tracing::warn!(grace_secs = SHUTDOWN_GRACE.as_secs(), "requests still running after the grace period; stopping anyway");
+                Ok(())
+            }
+        }
     }
 }
 
-pub fn open_store(db: &std::path::Path) -> anyhow::Result<Arc<dyn Store>> {
+/// Opens the store `db` names: a PostgreSQL database for a `postgres://` or `postgresql://` url,
+/// else the embedded store's file. Either is migrated on open.
+pub async fn open_store(db: &std::path::Path) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(url) = db.to_str().filter(|db| is_postgres_url(db)) {
+        return Ok(Arc::new(PostgresStore::connect(url).await?));
+    }
     Ok(Arc::new(SqliteStore::open(db)?))
 }
 
 /// Opens the store, loads every workspace into memory, binds and serves in a background task.
 pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
-    let store = open_store(&settings.db)?;
+    let store = open_store(&settings.db).await?;
     let app = Arc::new(App::new(store.clone(), settings.presence_window_secs as i64 * 1000));
     app.load_all().await?;
     let listener =
@@ -68,10 +125,22 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
         app: app.clone(),
         limiter: Arc::new(RateLimiter::new(settings.rate_limit_per_minute)),
         destinations: settings.webhook_destinations,
+        ops: Arc::new(Ops::new(settings.request_timeout)),
+        metrics_enabled: settings.metrics,
     };
+    let ops = state.ops.clone();
     let deliverer = Deliverer::new(store.clone(), settings.webhook_destinations, app.webhooks_wake.clone())?;
     tokio::spawn(deliverer.run());
-    let task = tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    app.follow_changes();
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(async move {
+                // Ends when told to stop, or when the RunningServer is dropped.
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
     tracing::info!(%addr, db = %settings.db.display(), "inboxd listening");
-    Ok(RunningServer { addr, store, app, task })
+    Ok(RunningServer { addr, store, app, ops, stop, task })
 }

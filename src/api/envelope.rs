@@ -55,6 +55,8 @@ impl IntoResponse for Error {
                 response
             }
             Error::Internal(error) => {
+                let store = error.chain().any(|cause| cause.downcast_ref::<rusqlite::Error>().is_some());
+                crate::metrics::internal_error(store);
                 tracing::error!(error = format!("{error:#}"), "internal error");
                 failure(StatusCode::INTERNAL_SERVER_ERROR, "internal error", vec!["server: internal error".into()])
             }

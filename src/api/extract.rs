@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::AppState;
 use crate::domain::{Id, Role};
 use crate::error::Error;
-use crate::limits::MAX_BODY_BYTES;
+use crate::limits::{MAX_BODY_BYTES, MAX_JSON_DEPTH};
 use crate::service::Workspace;
 
 /// A request with a live token: its workspace and role.
@@ -57,7 +57,40 @@ async fn read_body(request: Request) -> Result<Bytes, Error> {
     axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await.map_err(|_| Error::TooLarge(MAX_BODY_BYTES))
 }
 
+/// The deepest nesting of arrays and objects in a JSON text (strings skipped); stops counting
+/// past `limit`.
+fn json_depth(bytes: &[u8], limit: usize) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &byte in bytes {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                if deepest > limit {
+                    break;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 fn parse_json(bytes: &[u8]) -> Result<Value, Error> {
+    if json_depth(bytes, MAX_JSON_DEPTH) > MAX_JSON_DEPTH {
+        return Err(Error::bad("body", format!("is nested deeper than {MAX_JSON_DEPTH} levels of arrays and objects")));
+    }
     serde_json::from_slice(bytes).map_err(|e| Error::bad("", format!("is not valid JSON: {e}")))
 }
 
@@ -108,5 +141,19 @@ impl FromRequestParts<AppState> for PathId {
         Id::parse(&text)
             .map(PathId)
             .ok_or_else(|| Error::bad("id", format!("{text:?} is not an id (24 lowercase hex characters)")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_depth;
+
+    #[test]
+    fn depth_counts_arrays_and_objects_but_not_strings() {
+        assert_eq!(json_depth(b"1", 32), 0);
+        assert_eq!(json_depth(br#"[{"a": [1, {"b": "[[[[{{"}]}]"#, 32), 4);
+        assert_eq!(json_depth(br#"{"a": "\"[[["}"#, 32), 1);
+        assert_eq!(json_depth(br#"{"a": "\\", "b": [[]]}"#, 32), 3);
+        assert_eq!(json_depth("[".repeat(100_000).as_bytes(), 32), 33);
     }
 }

@@ -34,6 +34,19 @@ fn take_out<K: Eq + std::hash::Hash>(map: &mut HashMap<K, RoaringBitmap>, key: &
     }
 }
 
+trait Put {
+    fn put(&mut self, slot: u32);
+}
+
+impl Put for RoaringBitmap {
+    /// Inserts, taking the cheap append path when the slot is the highest (cold start, new users).
+    fn put(&mut self, slot: u32) {
+        if !self.push(slot) {
+            self.insert(slot);
+        }
+    }
+}
+
 fn at(list: &mut Vec<RoaringBitmap>, index: u32) -> &mut RoaringBitmap {
     let index = index as usize;
     if list.len() <= index {
@@ -83,45 +96,45 @@ pub struct Eval<'a> {
 impl Index {
     /// Adds a user (its row without the texts, which go to `text` separately) under `slot`.
     pub fn add(&mut self, slot: u32, row: &Row) {
-        self.universe.insert(slot);
+        self.universe.put(slot);
         for tag in row.tags.iter() {
-            at(&mut self.tags, *tag).insert(slot);
+            at(&mut self.tags, *tag).put(slot);
         }
         if !row.tags.is_empty() {
-            self.tagged.insert(slot);
+            self.tagged.put(slot);
         }
-        at(&mut self.statuses, row.status).insert(slot);
+        at(&mut self.statuses, row.status).put(slot);
         for (platform, bot) in row.bots.iter().enumerate() {
             if let Some(bot) = bot {
-                bitmap_in(&mut self.bots[platform], *bot).insert(slot);
-                self.platforms[platform].insert(slot);
+                bitmap_in(&mut self.bots[platform], *bot).put(slot);
+                self.platforms[platform].put(slot);
             }
         }
         match row.agent {
-            Some(agent) => bitmap_in(&mut self.agents, agent).insert(slot),
-            None => self.unassigned.insert(slot),
+            Some(agent) => bitmap_in(&mut self.agents, agent).put(slot),
+            None => self.unassigned.put(slot),
         };
         if let Some(by) = row.last_message_by {
-            self.last_message_by[sender_index(by)].insert(slot);
+            self.last_message_by[sender_index(by)].put(slot);
         }
         for (flag, bitmap) in FLAGS.iter().zip(self.flags.iter_mut()) {
             if row.has(*flag) {
-                bitmap.insert(slot);
+                bitmap.put(slot);
             }
         }
         if row.order_count > 0 {
-            self.ordered.insert(slot);
+            self.ordered.put(slot);
             if let Some(last) = row.last_order_at {
                 self.last_order.add(slot, last);
             }
         }
         for (key, value) in row.attributes.iter() {
-            at(&mut self.attribute_keys, *key).insert(slot);
+            at(&mut self.attribute_keys, *key).put(slot);
             let index = *key as usize;
             if self.attribute_values.len() <= index {
                 self.attribute_values.resize_with(index + 1, HashMap::new);
             }
-            self.attribute_values[index].entry(value.clone()).or_default().insert(slot);
+            self.attribute_values[index].entry(value.clone()).or_default().put(slot);
         }
         self.created.add(slot, row.created_at);
         if let Some(seen) = row.last_seen_at {

@@ -16,6 +16,8 @@ pub struct SortOrder {
     base: Vec<u32>,
     /// How many leading base entries held a value at the last merge.
     present: usize,
+    /// Base positions that start a group of equal keys (a descending walk takes groups from the last).
+    boundaries: Vec<u64>,
     /// Slots whose base entry, if any, no longer stands (changed or removed since the merge).
     stale: Vec<u64>,
     /// Each stale slot once, to be placed at the next merge (dead ones are dropped then).
@@ -24,11 +26,15 @@ pub struct SortOrder {
 
 impl SortOrder {
     pub fn new(by: SortKey) -> SortOrder {
-        SortOrder { by, base: Vec::new(), present: 0, stale: Vec::new(), pending: Vec::new() }
+        SortOrder { by, base: Vec::new(), present: 0, boundaries: Vec::new(), stale: Vec::new(), pending: Vec::new() }
     }
 
     fn is_stale(&self, slot: u32) -> bool {
         self.stale.get(slot as usize / 64).is_some_and(|word| word & (1 << (slot % 64)) != 0)
+    }
+
+    fn starts_group(&self, position: usize) -> bool {
+        self.boundaries.get(position / 64).is_none_or(|word| word & (1 << (position % 64)) != 0)
     }
 
     /// Notes that a user's key changed, or that it came or went.
@@ -87,6 +93,13 @@ impl SortOrder {
             self.stale[slot as usize / 64] &= !(1 << (slot % 64));
         }
         self.present = self.base.partition_point(|s| has_key(&rows[*s as usize], self.by));
+        self.boundaries = vec![0; self.base.len() / 64 + 1];
+        for (i, pair) in self.base.windows(2).enumerate() {
+            if compare_key(&rows[pair[0] as usize], &rows[pair[1] as usize], asc) != Ordering::Equal {
+                self.boundaries[(i + 1) / 64] |= 1 << ((i + 1) % 64);
+            }
+        }
+        self.boundaries[0] |= 1;
     }
 
     /// Visits the live users in `sort` order until `visit` returns false.
@@ -94,7 +107,7 @@ impl SortOrder {
         let sort = Sort { by: self.by, order };
         let fresh = self.fresh(rows, sort);
         let mut fresh = fresh.into_iter().peekable();
-        let mut base = BaseWalk::new(self, rows, sort);
+        let mut base = BaseWalk::new(self, sort);
         let mut next_base = base.next();
         loop {
             let slot = match (next_base, fresh.peek()) {
@@ -129,7 +142,6 @@ impl SortOrder {
 /// lacking the key, as ascending does.
 struct BaseWalk<'a> {
     order: &'a SortOrder,
-    rows: &'a [Row],
     sort: Sort,
     /// Ascending: the next index. Descending: the next index of the current group.
     cursor: usize,
@@ -139,13 +151,13 @@ struct BaseWalk<'a> {
 }
 
 impl<'a> BaseWalk<'a> {
-    fn new(order: &'a SortOrder, rows: &'a [Row], sort: Sort) -> BaseWalk<'a> {
+    fn new(order: &'a SortOrder, sort: Sort) -> BaseWalk<'a> {
         let present = order.present;
         let (cursor, group_start, group_end) = match sort.order {
             Order::Asc => (0, 0, 0),
             Order::Desc => (present, present, present),
         };
-        BaseWalk { order, rows, sort, cursor, group_start, group_end, tail: present }
+        BaseWalk { order, sort, cursor, group_start, group_end, tail: present }
     }
 
     fn next(&mut self) -> Option<u32> {
@@ -173,20 +185,8 @@ impl<'a> BaseWalk<'a> {
                 break;
             }
             let end = self.group_start;
-            let mut start = end;
-            let mut key: Option<&Row> = None;
-            while start > 0 {
-                let slot = base[start - 1];
-                if self.order.is_stale(slot) {
-                    start -= 1;
-                    continue;
-                }
-                let row = &self.rows[slot as usize];
-                match key {
-                    None => key = Some(row),
-                    Some(key) if compare_key(row, key, self.sort) == Ordering::Equal => {}
-                    Some(_) => break,
-                }
+            let mut start = end - 1;
+            while !self.order.starts_group(start) {
                 start -= 1;
             }
             self.group_start = start;

@@ -115,7 +115,11 @@ impl TextIndex {
         self.arena.extend_from_slice(phone.as_bytes());
         self.spans[slot as usize] = Span { start, text_len: text.len() as u32, phone_len: phone.len() as u32 };
         for gram in self.user_trigrams(slot) {
-            self.trigrams.entry(gram).or_default().insert(slot);
+            let bitmap = self.trigrams.entry(gram).or_default();
+            // Appending is the common case (new users take the highest slot) and much cheaper.
+            if !bitmap.push(slot) {
+                bitmap.insert(slot);
+            }
         }
     }
 

@@ -20,7 +20,10 @@ pub struct Timeline {
 
 impl Timeline {
     pub fn add(&mut self, slot: u32, at: i64) {
-        self.days.entry(day(at)).or_default().insert(slot);
+        let bitmap = self.days.entry(day(at)).or_default();
+        if !bitmap.push(slot) {
+            bitmap.insert(slot);
+        }
     }
 
     pub fn remove(&mut self, slot: u32, at: i64) {

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::domain::{phone_digits, Id, Phone, Platform, Status};
-use crate::fields::{read_array, read_id, read_string, read_text, type_name, Field, Fields, Problems};
+use crate::fields::{read_array, read_id, read_status, read_text, type_name, Field, Fields, Problems};
 use crate::limits::{MAX_ATTRIBUTES, MAX_LONG_TEXT, MAX_NOTES_PER_WRITE, MAX_SHORT_TEXT, MAX_TAGS};
 
 /// Where the input comes from: the rules differ a little.
@@ -75,7 +75,7 @@ impl UserInput {
             InputKind::Put => body.ignore(&SERVER_OWNED),
         }
         input.uuid = body.field("uuid", problems, read_text(MAX_SHORT_TEXT));
-        let status = body_field_status(&mut body, problems);
+        let status = body.field("status", problems, read_status);
         input.status = not_null(&body, "status", status, problems);
         let is_contact = body.boolean("isContact", problems);
         input.is_contact = not_null(&body, "isContact", is_contact, problems);
@@ -100,17 +100,6 @@ impl UserInput {
         body.finish(problems);
         (problems.len() == before).then_some(input)
     }
-}
-
-fn body_field_status(body: &mut Fields, problems: &mut Problems) -> Field<Status> {
-    body.field("status", problems, |value, path, problems| {
-        let text = read_string(value, path, problems)?;
-        let status = Status::parse(&text);
-        if status.is_none() {
-            problems.add(path, format!("{text:?} is not a status: {}", Status::RULE));
-        }
-        status
-    })
 }
 
 /// Fields that cannot be cleared: null is a problem, missing is no change.

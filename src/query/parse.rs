@@ -4,8 +4,8 @@ use serde_json::{Map, Value};
 
 use super::filter::{Filter, Order, Range, Sort, SortKey, TextSearch};
 use crate::domain::text::fold;
-use crate::domain::{phone_digits, DayEdge, Id, Platform, Sender, Status, Timestamp};
-use crate::fields::{index, join, read_array, read_id, read_string, read_text, type_name, Problems};
+use crate::domain::{phone_digits, DayEdge, Id, Platform, Status, Timestamp};
+use crate::fields::{index, join, read_array, read_id, read_sender, read_status, read_string, read_text, type_name, Problems};
 use crate::limits::{MAX_FILTER_ITEMS, MAX_PAGE_SIZE, MAX_SEARCH_TEXT};
 
 /// A parsed query: what to match, how to order it, which page to answer.
@@ -201,15 +201,6 @@ fn list<T>(
     read_array(value, key, MAX_FILTER_ITEMS, problems, read).filter(|items| !items.is_empty())
 }
 
-fn read_status(value: &Value, path: &str, problems: &mut Problems) -> Option<Status> {
-    let text = read_string(value, path, problems)?;
-    let status = Status::parse(&text);
-    if status.is_none() {
-        problems.add(path, format!("{text:?} is not a status: {}", Status::RULE));
-    }
-    status
-}
-
 /// An agent id, or None for "UNASSIGNED".
 fn read_agent(value: &Value, path: &str, problems: &mut Problems) -> Option<Option<Id>> {
     if value.as_str() == Some("UNASSIGNED") {
@@ -220,15 +211,6 @@ fn read_agent(value: &Value, path: &str, problems: &mut Problems) -> Option<Opti
         problems.add(path, format!("{value} is not an agent id (24 lowercase hex characters) or \"UNASSIGNED\""));
     }
     id.map(Some)
-}
-
-fn read_sender(value: &Value, path: &str, problems: &mut Problems) -> Option<Sender> {
-    let text = read_string(value, path, problems)?;
-    let sender = Sender::parse(&text);
-    if sender.is_none() {
-        problems.add(path, format!("{text:?} is not allowed; allowed: {}", Sender::ALLOWED));
-    }
-    sender
 }
 
 fn optional_bool(body: &Map<String, Value>, key: &str, problems: &mut Problems) -> Option<bool> {

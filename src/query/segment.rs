@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use super::filter::Filter;
 use crate::domain::{Id, Platform};
-use crate::fields::{read_array, read_id, read_string, read_text, Fields, Problems};
+use crate::fields::{read_array, read_id, read_platform, read_string, read_text, Fields, Problems};
 use crate::limits::{MAX_SEGMENT_CONDITIONS, MAX_SHORT_TEXT};
 use crate::model::attribute_text;
 
@@ -128,15 +128,6 @@ impl SegmentDefinition {
             "conditions": self.conditions.iter().map(Condition::to_json).collect::<Vec<_>>(),
         })
     }
-}
-
-fn read_platform(value: &Value, path: &str, problems: &mut Problems) -> Option<Platform> {
-    let text = read_string(value, path, problems)?;
-    let platform = Platform::parse(&text);
-    if platform.is_none() {
-        problems.add(path, format!("{text:?} is not a channel; allowed: {}", Platform::ALLOWED));
-    }
-    platform
 }
 
 fn read_condition(value: &Value, path: &str, problems: &mut Problems) -> Option<Condition> {

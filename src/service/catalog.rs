@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use super::{App, Workspace};
 use crate::domain::{Id, Platform, Timestamp};
 use crate::error::{Error, Result};
-use crate::fields::{read_string, read_text, Fields, Problems};
+use crate::fields::{read_platform, read_text, Fields, Problems};
 use crate::limits::MAX_SHORT_TEXT;
 use crate::query::{Filter, SegmentDefinition};
 use crate::store::{Agent, Bot, SegmentRecord};
@@ -32,14 +32,7 @@ pub async fn create_bot(app: &App, workspace: &Workspace, body: &Value) -> Resul
     let mut problems = Problems::default();
     let mut fields = Fields::of(body, "", &mut problems).ok_or_else(|| Error::BadRequest(problems.clone()))?;
     let name = required_name(&mut fields, &mut problems);
-    let platform = fields.field("platform", &mut problems, |v, p, pr| {
-        let text = read_string(v, p, pr)?;
-        let platform = Platform::parse(&text);
-        if platform.is_none() {
-            pr.add(p, format!("{text:?} is not a channel; allowed: {}", Platform::ALLOWED));
-        }
-        platform
-    });
+    let platform = fields.field("platform", &mut problems, read_platform);
     if platform.is_missing() && problems.is_empty() {
         problems.add("platform", format!("is required; allowed: {}", Platform::ALLOWED));
     }

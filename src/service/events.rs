@@ -4,10 +4,12 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
 
-use super::{commit, load_users, now, App, Workspace};
+use super::{commit, expected, load_versioned, now, retrying, App, Loaded, Workspace};
 use crate::domain::{whatsapp_key, Id, Platform, Sender, Timestamp};
 use crate::error::{Error, Result};
-use crate::fields::{read_bool, read_id, read_number, read_string, read_text, read_timestamp, type_name, Fields, Problems};
+use crate::fields::{
+    read_bool, read_id, read_number, read_platform, read_sender, read_text, read_timestamp, type_name, Fields, Problems,
+};
 use crate::limits::{MAX_EVENTS, MAX_LONG_TEXT, MAX_SHORT_TEXT};
 use crate::model::{Message, Orders, Presence, User};
 use crate::store::Commit;
@@ -104,15 +106,6 @@ fn parse_event(value: &Value, path: &str, received: Timestamp, problems: &mut Pr
     }
 }
 
-fn read_sender(value: &Value, path: &str, problems: &mut Problems) -> Option<Sender> {
-    let text = read_string(value, path, problems)?;
-    let sender = Sender::parse(&text);
-    if sender.is_none() {
-        problems.add(path, format!("{text:?} is not allowed; allowed: {}", Sender::ALLOWED));
-    }
-    sender
-}
-
 fn required_bool(fields: &mut Fields, key: &'static str, problems: &mut Problems) -> Option<bool> {
     let value = fields.field(key, problems, read_bool).value();
     if value.is_none() {
@@ -123,22 +116,14 @@ fn required_bool(fields: &mut Fields, key: &'static str, problems: &mut Problems
 
 fn parse_visitor(value: &Value, path: &str, problems: &mut Problems) -> Option<Subject> {
     let mut fields = Fields::of(value, path, problems)?;
-    let platform = fields.string("platform", problems).value();
+    let platform = fields.field("platform", problems, read_platform).value();
     let bot = fields.field("botId", problems, read_id).value();
     let external_id = fields.field("externalId", problems, read_text(MAX_SHORT_TEXT)).value();
     fields.finish(problems);
-    let platform = match platform.as_deref().map(|p| (p, Platform::parse(p))) {
-        Some((_, Some(platform))) => Some(platform),
-        Some((text, None)) => {
-            problems.add(&fields.path_of("platform"), format!("{text:?} is not a channel; allowed: {}", Platform::ALLOWED));
-            None
-        }
-        None => {
-            problems.add(&fields.path_of("platform"), "is required");
-            None
-        }
-    };
-    if bot.is_none() {
+    if platform.is_none() && !fields.has("platform") {
+        problems.add(&fields.path_of("platform"), format!("is required; allowed: {}", Platform::ALLOWED));
+    }
+    if bot.is_none() && !fields.has("botId") {
         problems.add(&fields.path_of("botId"), "is required");
     }
     let external_id = external_id.map(|e| e.trim().to_string()).filter(|e| !e.is_empty());
@@ -234,6 +219,17 @@ pub async fn ingest(app: &App, workspace: &Workspace, body: &Value) -> Result<Va
         })
         .collect();
     let _write = workspace.writer.lock().await;
+    let parsed = &parsed;
+    retrying(|| ingest_once(app, workspace, parsed, received)).await
+}
+
+/// One attempt at applying the parsed events: read, apply, commit. The caller holds the write lock.
+async fn ingest_once(
+    app: &App,
+    workspace: &Workspace,
+    parsed: &[std::result::Result<Event, Problems>],
+    received: Timestamp,
+) -> Result<Value> {
     let event_ids: Vec<String> = parsed.iter().flatten().filter_map(|e| e.event_id.clone()).collect();
     let mut seen: HashSet<String> = app.store.seen_event_ids(workspace.id, &event_ids).await?.into_iter().collect();
     let wanted: Vec<Id> = {
@@ -253,7 +249,7 @@ pub async fn ingest(app: &App, workspace: &Workspace, body: &Value) -> Result<Va
         ids.dedup();
         ids
     };
-    let mut users = load_users(&*app.store, workspace, &wanted).await?;
+    let Loaded { mut users, versions } = load_versioned(&*app.store, workspace, &wanted).await?;
     let mut created_visitors: HashMap<(Platform, String), Id> = HashMap::new();
     let mut touched: Vec<Id> = Vec::new();
     let mut triggers = Vec::new();
@@ -261,7 +257,7 @@ pub async fn ingest(app: &App, workspace: &Workspace, body: &Value) -> Result<Va
     let (mut applied, mut duplicates) = (0, 0);
     let mut concerned = Vec::with_capacity(parsed.len());
     let mut rejected = Vec::new();
-    for (i, event) in parsed.into_iter().enumerate() {
+    for (i, event) in parsed.iter().enumerate() {
         let event = match event {
             Ok(event) => event,
             Err(problems) => {
@@ -315,8 +311,9 @@ pub async fn ingest(app: &App, workspace: &Workspace, body: &Value) -> Result<Va
         }
     }
     let deliveries = workspace.deliveries(&triggers, |id| users.get(&id));
-    let upsert = touched.iter().filter_map(|id| users.remove(id)).collect();
-    commit(app, workspace, Commit { upsert, event_ids: applied_ids, deliveries, ..Commit::default() }).await?;
+    let upsert: Vec<User> = touched.iter().filter_map(|id| users.remove(id)).collect();
+    let expected = expected(&versions, &upsert);
+    commit(app, workspace, Commit { upsert, event_ids: applied_ids, deliveries, expected, ..Commit::default() }).await?;
     Ok(json!({"applied": applied, "duplicates": duplicates, "users": concerned, "rejected": rejected}))
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
-use super::{check_user, commit, load_users, now, App, Workspace};
+use super::{check_user, commit, expected, load_versioned, now, retrying, App, Loaded, Workspace};
 use crate::domain::{Id, Platform};
 use crate::engine::{Identities, Keys};
 use crate::error::{Error, Result};
@@ -88,6 +88,16 @@ pub async fn import(app: &App, workspace: &Workspace, body: &Value, bot: Option<
             }
         })
         .collect();
+    let parsed = &parsed;
+    retrying(|| import_once(app, workspace, parsed)).await
+}
+
+/// One attempt at applying the parsed rows: read, apply, commit. The caller holds the write lock.
+async fn import_once(
+    app: &App,
+    workspace: &Workspace,
+    parsed: &[std::result::Result<UserInput, Problems>],
+) -> Result<Value> {
     // Fetch every existing user a row may update in one read.
     let wanted: Vec<Id> = {
         let engine = workspace.engine.read();
@@ -102,14 +112,14 @@ pub async fn import(app: &App, workspace: &Workspace, body: &Value, bot: Option<
         ids.dedup();
         ids
     };
-    let mut existing = load_users(&*app.store, workspace, &wanted).await?;
+    let Loaded { users: mut existing, versions } = load_versioned(&*app.store, workspace, &wanted).await?;
     let at = now();
     let mut batch = Batch::default();
     let mut ids = Vec::with_capacity(parsed.len());
     let mut rejected = Vec::new();
     let mut updated = 0;
-    for (i, row) in parsed.into_iter().enumerate() {
-        let outcome = row.and_then(|input| {
+    for (i, row) in parsed.iter().enumerate() {
+        let outcome = row.as_ref().map_err(Clone::clone).and_then(|input| {
             let engine = workspace.engine.read();
             apply_row(&input, i, &mut batch, &mut existing, engine.identities(), &workspace.catalog.read(), at)
         });
@@ -129,8 +139,9 @@ pub async fn import(app: &App, workspace: &Workspace, body: &Value, bot: Option<
     let created = batch.created.len();
     let triggers: Vec<Trigger> = batch.created.iter().map(|id| Trigger::NewLead(*id)).collect();
     let deliveries = workspace.deliveries(&triggers, |id| batch.users.get(&id));
-    let upsert = batch.order.iter().filter_map(|id| batch.users.remove(id)).collect();
-    commit(app, workspace, Commit { upsert, deliveries, ..Commit::default() }).await?;
+    let upsert: Vec<User> = batch.order.iter().filter_map(|id| batch.users.remove(id)).collect();
+    let expected = expected(&versions, &upsert);
+    commit(app, workspace, Commit { upsert, deliveries, expected, ..Commit::default() }).await?;
     Ok(json!({"created": created, "updated": updated, "ids": ids, "rejected": rejected}))
 }
 

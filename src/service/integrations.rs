@@ -2,10 +2,10 @@
 
 use serde_json::{Map, Value};
 
-use super::{check_user, commit, now, users, App, Workspace};
+use super::{check_user, commit, now, retrying, users, App, Workspace};
 use crate::domain::{phone_digits, Id, Platform};
 use crate::error::{Error, Result};
-use crate::fields::{read_id, read_string, read_text, type_name, Fields, Problems};
+use crate::fields::{read_id, read_platform, read_text, type_name, Fields, Problems};
 use crate::limits::{MAX_ATTRIBUTES, MAX_SHORT_TEXT};
 use crate::model::{input::read_attribute_value, merge_attributes, User};
 use crate::store::Commit;
@@ -23,14 +23,7 @@ fn parse(body: &Value) -> Result<AttributeUpdate> {
     let search = fields.field("search", &mut problems, read_text(MAX_SHORT_TEXT)).value();
     let attributes = fields.field("attributes", &mut problems, read_attribute_map).value();
     let bot = fields.field("botId", &mut problems, read_id).value();
-    let platform = fields.field("platform", &mut problems, |v, p, pr| {
-        let text = read_string(v, p, pr)?;
-        let platform = Platform::parse(&text);
-        if platform.is_none() {
-            pr.add(p, format!("{text:?} is not a channel; allowed: {}", Platform::ALLOWED));
-        }
-        platform
-    });
+    let platform = fields.field("platform", &mut problems, read_platform);
     fields.finish(&mut problems);
     let search = search.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     if search.is_none() {
@@ -96,19 +89,24 @@ fn in_scope(user: &User, bot: Option<Id>, platform: Option<Platform>) -> bool {
 pub async fn update_user_attributes(app: &App, workspace: &Workspace, body: &Value) -> Result<Value> {
     let update = parse(body)?;
     let _write = workspace.writer.lock().await;
-    let ids = candidates(workspace, &update.search);
-    let found = app.store.users(workspace.id, &ids).await?;
-    let Some(mut user) = found.into_iter().find(|u| in_scope(u, update.bot, update.platform)) else {
-        return Err(Error::NotFound(format!("no user matches {:?}", update.search)));
-    };
-    let before = user.profile.attributes.clone();
-    merge_attributes(&mut user.profile.attributes, &update.attributes);
-    if user.profile.attributes != before {
-        user.updated_at = now().max(user.updated_at);
-    }
-    let mut problems = Problems::default();
-    check_user(&user, &workspace.catalog.read(), "", &mut problems);
-    problems.into_result(())?;
-    commit(app, workspace, Commit { upsert: vec![user.clone()], ..Commit::default() }).await?;
-    Ok(users::render(workspace, &user))
+    let update = &update;
+    retrying(|| async move {
+        let ids = candidates(workspace, &update.search);
+        let found = app.store.users_versioned(workspace.id, &ids).await?;
+        let Some((mut user, version)) = found.into_iter().find(|(u, _)| in_scope(u, update.bot, update.platform)) else {
+            return Err(Error::NotFound(format!("no user matches {:?}", update.search)));
+        };
+        let before = user.profile.attributes.clone();
+        merge_attributes(&mut user.profile.attributes, &update.attributes);
+        if user.profile.attributes != before {
+            user.updated_at = now().max(user.updated_at);
+        }
+        let mut problems = Problems::default();
+        check_user(&user, &workspace.catalog.read(), "", &mut problems);
+        problems.into_result(())?;
+        let expected = [(user.id, version)].into();
+        commit(app, workspace, Commit { upsert: vec![user.clone()], expected, ..Commit::default() }).await?;
+        Ok(users::render(workspace, &user))
+    })
+    .await
 }

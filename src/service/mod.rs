@@ -2,10 +2,16 @@
 //!
 //! Every write takes one path: validate, commit one store transaction, then update the
 //! engine from what was committed, all under the workspace's write lock.
+//!
+//! Several nodes may write one workspace (over PostgreSQL), so a read-modify-write commits with
+//! the versions of the users it read; when another node changed one since, the commit is refused
+//! (`store::Conflict`), this node catches up with the change feed, and the write is computed again
+//! from fresh documents (`retrying`). The embedded store never conflicts, but takes the same path.
 
 pub mod catalog;
 pub mod events;
 pub mod export;
+pub mod feed;
 pub mod import;
 pub mod integrations;
 pub mod users;
@@ -13,14 +19,16 @@ pub mod webhooks;
 mod workspace;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::domain::{Id, Timestamp, WorkspaceId};
 use crate::error::{Error, Result};
 use crate::fields::{join, Problems};
 use crate::limits::MAX_ATTRIBUTES;
 use crate::model::User;
-use crate::store::{Commit, Store};
+use crate::store::{Commit, Conflict, Store, Version};
 
 pub use workspace::{Catalog, Workspace};
 
@@ -59,6 +67,11 @@ impl App {
         Ok(workspace)
     }
 
+    /// The workspaces loaded so far.
+    pub fn loaded_workspaces(&self) -> Vec<Arc<Workspace>> {
+        self.workspaces.read().values().cloned().collect()
+    }
+
     /// Loads every workspace, so the first query of each is already fast.
     pub async fn load_all(&self) -> anyhow::Result<()> {
         for (id, _) in self.store.workspaces().await? {
@@ -70,8 +83,17 @@ impl App {
 
 /// Commits the changes, then updates the engine from exactly what was committed.
 /// The caller holds the workspace's write lock.
+/// On a `Conflict`, the engine is brought up to date first, then the error is answered, for
+/// `retrying` to compute the write again.
 pub async fn commit(app: &App, workspace: &Workspace, commit: Commit) -> Result<()> {
-    app.store.commit(workspace.id, &commit).await?;
+    if let Err(error) = app.store.commit(workspace.id, &commit).await {
+        if let Some(conflict) = error.downcast_ref::<Conflict>() {
+            tracing::debug!(workspace = workspace.id, users = conflict.users.len(), "write conflict; catching up");
+            feed::refresh_users(app, workspace, &conflict.users).await?;
+            feed::catch_up(app, workspace).await?;
+        }
+        return Err(error.into());
+    }
     if !commit.deliveries.is_empty() {
         app.webhooks_wake.notify_one();
     }
@@ -83,6 +105,57 @@ pub async fn commit(app: &App, workspace: &Workspace, commit: Commit) -> Result<
         engine.remove(*id);
     }
     Ok(())
+}
+
+/// How many times a write is computed before a conflict is answered as an error.
+pub const MAX_ATTEMPTS: u32 = 10;
+
+/// Whether an error is a store `Conflict`.
+pub fn is_conflict(error: &Error) -> bool {
+    matches!(error, Error::Internal(error) if crate::store::is_conflict(error))
+}
+
+/// Runs a read-modify-write until it commits without a conflict (at most MAX_ATTEMPTS times,
+/// with a short random pause between). The caller holds the workspace's write lock.
+pub async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(error) if tries < MAX_ATTEMPTS && is_conflict(&error) => {
+                let pause = rand::random::<u64>() % (2 * tries as u64 + 1);
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+                tries += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Documents with the versions they were read at, for a read-modify-write.
+#[derive(Default)]
+pub struct Loaded {
+    pub users: HashMap<Id, User>,
+    pub versions: HashMap<Id, Version>,
+}
+
+/// What a commit of these users expects: the version each was read at, or 0 for users created
+/// since (they must not exist yet).
+pub fn expected<'u>(versions: &HashMap<Id, Version>, users: impl IntoIterator<Item = &'u User>) -> HashMap<Id, Version> {
+    users.into_iter().map(|u| (u.id, versions.get(&u.id).copied().unwrap_or(0))).collect()
+}
+
+/// The documents of these users with their versions.
+pub async fn load_versioned(store: &dyn Store, workspace: &Workspace, ids: &[Id]) -> Result<Loaded> {
+    let mut loaded = Loaded::default();
+    for (user, version) in store.users_versioned(workspace.id, ids).await? {
+        loaded.versions.insert(user.id, version);
+        loaded.users.insert(user.id, user);
+    }
+    Ok(loaded)
 }
 
 /// The documents of users known to the engine, by id.

@@ -2,11 +2,11 @@
 
 use serde_json::{json, Value};
 
-use super::{check_user, commit, load_users, no_such_user, now, App, Workspace};
-use crate::domain::{Id, Status};
+use super::{check_user, commit, expected, load_users, load_versioned, no_such_user, now, retrying, App, Workspace};
+use crate::domain::Id;
 use crate::engine::Page;
 use crate::error::{Error, Result};
-use crate::fields::{read_array, read_id, read_string, Fields, Problems};
+use crate::fields::{read_array, read_id, read_status, Fields, Problems};
 use crate::limits::MAX_STATUS_UPDATE_IDS;
 use crate::model::{apply_input, user_json, InputKind, User, UserInput};
 use crate::query::{parse_query, Query};
@@ -64,13 +64,22 @@ pub async fn update(app: &App, workspace: &Workspace, id: Id, body: &Value) -> R
     let input = UserInput::parse(body, "", InputKind::Put, &mut problems);
     let input = problems.into_result(input)?.ok_or_else(|| Error::bad("", "must be a JSON object"))?;
     let _write = workspace.writer.lock().await;
-    let mut user = get(app, workspace, id).await?;
-    apply_input(&mut user, &input, now(), "")?;
-    let mut problems = Problems::default();
-    check_user(&user, &workspace.catalog.read(), "", &mut problems);
-    problems.into_result(())?;
-    commit(app, workspace, Commit { upsert: vec![user.clone()], ..Commit::default() }).await?;
-    Ok(user)
+    let input = &input;
+    retrying(|| async move {
+        if !workspace.engine.read().contains(id) {
+            return Err(no_such_user(id));
+        }
+        let mut loaded = load_versioned(&*app.store, workspace, &[id]).await?;
+        let mut user = loaded.users.remove(&id).ok_or_else(|| no_such_user(id))?;
+        apply_input(&mut user, input, now(), "")?;
+        let mut problems = Problems::default();
+        check_user(&user, &workspace.catalog.read(), "", &mut problems);
+        problems.into_result(())?;
+        let expected = expected(&loaded.versions, [&user]);
+        commit(app, workspace, Commit { upsert: vec![user.clone()], expected, ..Commit::default() }).await?;
+        Ok(user)
+    })
+    .await
 }
 
 pub async fn delete(app: &App, workspace: &Workspace, id: Id) -> Result<()> {
@@ -86,14 +95,7 @@ pub async fn update_status(app: &App, workspace: &Workspace, body: &Value) -> Re
     let mut problems = Problems::default();
     let mut fields = Fields::of(body, "", &mut problems).ok_or_else(|| Error::BadRequest(problems.clone()))?;
     let ids = fields.field("ids", &mut problems, |v, p, pr| read_array(v, p, MAX_STATUS_UPDATE_IDS, pr, read_id));
-    let status = fields.field("status", &mut problems, |v, p, pr| {
-        let text = read_string(v, p, pr)?;
-        let status = Status::parse(&text);
-        if status.is_none() {
-            pr.add(p, format!("{text:?} is not a status: {}", Status::RULE));
-        }
-        status
-    });
+    let status = fields.field("status", &mut problems, read_status);
     fields.finish(&mut problems);
     if ids.is_missing() && problems.is_empty() {
         problems.add("ids", "is required");
@@ -106,24 +108,31 @@ pub async fn update_status(app: &App, workspace: &Workspace, body: &Value) -> Re
         _ => return Err(Error::BadRequest(problems)),
     };
     let _write = workspace.writer.lock().await;
-    let (found, not_found): (Vec<Id>, Vec<Id>) = {
-        let engine = workspace.engine.read();
-        ids.iter().partition(|id| engine.contains(**id))
-    };
-    let mut found_unique = found.clone();
-    found_unique.sort();
-    found_unique.dedup();
-    let at = now();
-    let users = load_users(&*app.store, workspace, &found_unique).await?;
-    let changed: Vec<User> = users
-        .into_values()
-        .filter(|u| u.status != status)
-        .map(|mut u| {
-            u.status = status.clone();
-            u.updated_at = at.max(u.updated_at);
-            u
-        })
-        .collect();
-    commit(app, workspace, Commit { upsert: changed, ..Commit::default() }).await?;
-    Ok(json!({"updated": found_unique.len(), "notFound": not_found}))
+    let (ids, status) = (&ids, &status);
+    retrying(|| async move {
+        let (found, not_found): (Vec<Id>, Vec<Id>) = {
+            let engine = workspace.engine.read();
+            ids.iter().partition(|id| engine.contains(**id))
+        };
+        let mut found_unique = found.clone();
+        found_unique.sort();
+        found_unique.dedup();
+        let at = now();
+        let loaded = load_versioned(&*app.store, workspace, &found_unique).await?;
+        let changed: Vec<User> = loaded
+            .users
+            .values()
+            .filter(|u| u.status != *status)
+            .map(|u| {
+                let mut u = u.clone();
+                u.status = status.clone();
+                u.updated_at = at.max(u.updated_at);
+                u
+            })
+            .collect();
+        let expected = expected(&loaded.versions, &changed);
+        commit(app, workspace, Commit { upsert: changed, expected, ..Commit::default() }).await?;
+        Ok(json!({"updated": found_unique.len(), "notFound": not_found}))
+    })
+    .await
 }

@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 use super::{App, Workspace};
 use crate::domain::{Id, Platform, Timestamp};
 use crate::error::{Error, Result};
-use crate::fields::{read_id, read_string, read_text, Fields, Problems};
+use crate::fields::{read_id, read_parsed, read_platform, read_text, Fields, Problems};
 use crate::limits::{MAX_LONG_TEXT, MAX_SHORT_TEXT};
 use crate::store::{Delivery, DeliveryStatus, Subscription};
 use crate::webhooks::{DestinationPolicy, HookEvent};
@@ -14,21 +14,7 @@ use crate::webhooks::{DestinationPolicy, HookEvent};
 pub const MAX_DELIVERIES: usize = 500;
 
 fn read_event(value: &Value, path: &str, problems: &mut Problems) -> Option<HookEvent> {
-    let text = read_string(value, path, problems)?;
-    let event = HookEvent::parse(&text);
-    if event.is_none() {
-        problems.add(path, format!("{text:?} is not a trigger event; allowed: {}", HookEvent::ALLOWED));
-    }
-    event
-}
-
-fn read_platform(value: &Value, path: &str, problems: &mut Problems) -> Option<Platform> {
-    let text = read_string(value, path, problems)?;
-    let platform = Platform::parse(&text);
-    if platform.is_none() {
-        problems.add(path, format!("{text:?} is not a channel; allowed: {}", Platform::ALLOWED));
-    }
-    platform
+    read_parsed(value, path, problems, HookEvent::parse, HookEvent::ALLOWED)
 }
 
 /// Optional filters shared by subscribe and fetch: a known bot, a channel, slug and category.

@@ -1,5 +1,6 @@
 //! One workspace's live state: its engine, its catalog, and the lock that orders its writes.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -19,6 +20,23 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// Reads a workspace's catalog from the store.
+    pub async fn load(store: &dyn Store, id: WorkspaceId) -> anyhow::Result<Catalog> {
+        let mut catalog = Catalog {
+            bots: store.bots(id).await?,
+            agents: store.agents(id).await?,
+            segments: Vec::new(),
+            subscriptions: store.subscriptions(id).await?,
+        };
+        for record in store.segments(id).await? {
+            match SegmentDefinition::parse(&record.definition, &|bot| catalog.bot_platform(bot)) {
+                Ok(definition) => catalog.segments.push((record, definition)),
+                Err(problems) => tracing::error!(workspace = id, segment = %record.id, ?problems, "stored segment no longer parses"),
+            }
+        }
+        Ok(catalog)
+    }
+
     pub fn bot_platform(&self, id: Id) -> Option<Platform> {
         self.bots.iter().find(|b| b.id == id).map(|b| b.platform)
     }
@@ -35,24 +53,18 @@ pub struct Workspace {
     /// Writes of one workspace are applied one at a time, so the engine sees them in commit order.
     pub writer: tokio::sync::Mutex<()>,
     pub presence_window_ms: i64,
+    /// The seq of the last change of the store's change feed this state reflects.
+    feed_seq: AtomicI64,
 }
 
 impl Workspace {
     /// Loads a workspace from the store: catalog first, then every user into a new engine.
     pub async fn load(store: &dyn Store, id: WorkspaceId, presence_window_ms: i64) -> anyhow::Result<Arc<Workspace>> {
         let started = std::time::Instant::now();
-        let mut catalog = Catalog {
-            bots: store.bots(id).await?,
-            agents: store.agents(id).await?,
-            segments: Vec::new(),
-            subscriptions: store.subscriptions(id).await?,
-        };
-        for record in store.segments(id).await? {
-            match SegmentDefinition::parse(&record.definition, &|bot| catalog.bot_platform(bot)) {
-                Ok(definition) => catalog.segments.push((record, definition)),
-                Err(problems) => tracing::error!(workspace = id, segment = %record.id, ?problems, "stored segment no longer parses"),
-            }
-        }
+        // Read before the state: every change up to it is in what is read next (changes after
+        // it are applied again by the follower, which is harmless).
+        let feed_seq = store.latest_change_seq(id).await?;
+        let catalog = Catalog::load(store, id).await?;
         let mut engine = Engine::new();
         store.scan_users(id, &mut |users| users.iter().for_each(|u| engine.upsert(u))).await?;
         let workspace = Workspace {
@@ -61,11 +73,35 @@ impl Workspace {
             catalog: RwLock::new(catalog),
             writer: tokio::sync::Mutex::new(()),
             presence_window_ms,
+            feed_seq: AtomicI64::new(feed_seq),
         };
         workspace.refresh_segments();
         let users = workspace.engine.read().len();
         tracing::info!(workspace = id, users, elapsed_ms = started.elapsed().as_millis() as u64, "workspace loaded");
         Ok(Arc::new(workspace))
+    }
+
+    /// Rebuilds the catalog and the engine from the store (a node too far behind the change feed).
+    /// The caller holds the write lock.
+    pub async fn reload(&self, store: &dyn Store) -> anyhow::Result<()> {
+        let feed_seq = store.latest_change_seq(self.id).await?;
+        let catalog = Catalog::load(store, self.id).await?;
+        let mut engine = Engine::new();
+        store.scan_users(self.id, &mut |users| users.iter().for_each(|u| engine.upsert(u))).await?;
+        *self.catalog.write() = catalog;
+        *self.engine.write() = engine;
+        self.refresh_segments();
+        self.set_feed_seq(feed_seq);
+        tracing::info!(workspace = self.id, feed_seq, "workspace reloaded");
+        Ok(())
+    }
+
+    pub fn feed_seq(&self) -> i64 {
+        self.feed_seq.load(Ordering::Acquire)
+    }
+
+    pub fn set_feed_seq(&self, seq: i64) {
+        self.feed_seq.fetch_max(seq, Ordering::AcqRel);
     }
 
     /// Hands the catalog's segment definitions to the engine.

@@ -1,9 +1,17 @@
-//! Durable records behind one narrow trait: the embedded SQLite store today, PostgreSQL next.
+//! Durable records behind one narrow trait: the embedded SQLite store, or PostgreSQL shared by
+//! several nodes.
 //!
 //! The store knows nothing of filters. Every write of user data arrives as one `Commit`,
-//! applied in one transaction, so a write is either wholly durable or not at all.
+//! applied in one transaction, so a write is either wholly durable or not at all. Each commit
+//! (and each catalog change) also appends to the workspace's change feed in that transaction, so
+//! that other nodes (and other processes on the same file) can keep their engines fresh.
 
+pub mod codec;
+mod postgres;
 mod sqlite;
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -11,7 +19,62 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Id, Platform, Role, Timestamp, WorkspaceId};
 use crate::model::User;
 
+pub use postgres::{is_postgres_url, PostgresStore};
 pub use sqlite::SqliteStore;
+
+/// The version of a user row: 1 when created, one more at every write. 0 stands for "no row".
+pub type Version = i64;
+
+/// A commit was refused because these users changed (or appeared, or went) since they were read.
+/// Nothing of the commit was applied; read them again and recompute.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{} user(s) changed since they were read", users.len())]
+pub struct Conflict {
+    pub users: Vec<Id>,
+}
+
+/// Whether an error is a `Conflict`.
+pub fn is_conflict(error: &anyhow::Error) -> bool {
+    error.downcast_ref::<Conflict>().is_some()
+}
+
+/// What one entry of the change feed is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// A user was written or erased: re-read it.
+    User,
+    /// A bot, agent, segment or webhook subscription changed: reload the catalog.
+    Catalog,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::User => "user",
+            ChangeKind::Catalog => "catalog",
+        }
+    }
+
+    pub fn parse(text: &str) -> ChangeKind {
+        match text {
+            "user" => ChangeKind::User,
+            _ => ChangeKind::Catalog,
+        }
+    }
+}
+
+/// One entry of a workspace's change feed. `seq` counts 1, 2, 3, ... per workspace without gaps,
+/// in commit order: a reader that has seen seq n has seen every change up to n.
+#[derive(Clone, Debug)]
+pub struct Change {
+    pub workspace: WorkspaceId,
+    pub seq: i64,
+    pub kind: ChangeKind,
+    /// The user (for `User`) or catalog entry concerned.
+    pub entity: Option<Id>,
+    /// The `Store::origin` of the store that committed it.
+    pub origin: String,
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Bot {
@@ -146,6 +209,10 @@ pub struct Commit {
     pub event_ids: Vec<String>,
     /// Webhook deliveries the write fires (the outbox).
     pub deliveries: Vec<NewDelivery>,
+    /// Optimistic concurrency: the version each upserted user was read at (0: it must not exist
+    /// yet). When one no longer matches, the commit fails with a `Conflict` and applies nothing.
+    /// Users without an entry are written whatever their version.
+    pub expected: HashMap<Id, Version>,
 }
 
 impl Commit {
@@ -189,7 +256,27 @@ pub trait Store: Send + Sync + 'static {
     async fn users(&self, workspace: WorkspaceId, ids: &[Id]) -> StoreResult<Vec<User>>;
     /// Which of these event ids were already applied.
     async fn seen_event_ids(&self, workspace: WorkspaceId, event_ids: &[String]) -> StoreResult<Vec<String>>;
+    /// Like `users`, with the version of each row, for a read-modify-write.
+    async fn users_versioned(&self, workspace: WorkspaceId, ids: &[Id]) -> StoreResult<Vec<(User, Version)>>;
+    /// Applies the commit in one transaction (with its change-feed entries), or fails with a
+    /// `Conflict` (see `Commit::expected`) and applies nothing.
     async fn commit(&self, workspace: WorkspaceId, commit: &Commit) -> StoreResult<()>;
+
+    // The change feed.
+    /// A name for this open store, different for every process; written into its changes.
+    fn origin(&self) -> &str;
+    /// The changes after each workspace's cursor `(workspace, seq)`, ordered by workspace then
+    /// seq, at most `limit` in all.
+    async fn changes_after(&self, cursors: &[(WorkspaceId, i64)], limit: usize) -> StoreResult<Vec<Change>>;
+    /// The seq of the workspace's latest change (0 when none).
+    async fn latest_change_seq(&self, workspace: WorkspaceId) -> StoreResult<i64>;
+    /// Forgets changes committed before `before`; a node further behind reloads the workspace.
+    async fn prune_changes(&self, before: Timestamp) -> StoreResult<u64>;
+    /// Notified soon after another node commits a change (PostgreSQL's LISTEN/NOTIFY); None when
+    /// the store can only be polled.
+    fn change_signal(&self) -> Option<Arc<tokio::sync::Notify>> {
+        None
+    }
 
     // Webhooks.
     /// Adds a subscription; the same url, event and bot again answers the existing one.
@@ -198,7 +285,8 @@ pub trait Store: Send + Sync + 'static {
     async fn unsubscribe(&self, workspace: WorkspaceId, url: &str, event: &str, bot: Option<Id>) -> StoreResult<usize>;
     async fn subscriptions(&self, workspace: WorkspaceId) -> StoreResult<Vec<Subscription>>;
     /// Pending deliveries due by `now`, oldest first, at most one per (subscription, user):
-    /// a user's later delivery waits for the earlier one.
+    /// a user's later delivery waits for the earlier one. A store shared by several nodes claims
+    /// the rows it answers for a while (a lease), so that each is sent by one node only.
     async fn due_deliveries(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<Delivery>>;
     async fn record_attempt(&self, workspace: WorkspaceId, id: Id, at: Timestamp, attempt: &Attempt) -> StoreResult<()>;
     /// The latest deliveries of a workspace, newest first.

@@ -8,8 +8,10 @@ use anyhow::Context;
 use async_trait::async_trait;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
+use super::codec::{decode, encode, new_origin};
 use super::{
-    Agent, Attempt, Bot, Commit, Delivery, DeliveryStatus, SegmentRecord, Store, StoreResult, Subscription, Token,
+    Agent, Attempt, Bot, Change, ChangeKind, Commit, Conflict, Delivery, DeliveryStatus, SegmentRecord, Store,
+    StoreResult, Subscription, Token, Version,
 };
 use crate::domain::{Id, Platform, Role, Timestamp, WorkspaceId};
 use crate::model::User;
@@ -18,6 +20,7 @@ use crate::model::User;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/sqlite_001_init.sql")),
     (2, include_str!("migrations/sqlite_002_webhooks.sql")),
+    (3, include_str!("migrations/sqlite_003_change_feed.sql")),
 ];
 
 /// Users read per batch when the engine is rebuilt.
@@ -25,6 +28,7 @@ const SCAN_BATCH: usize = 10_000;
 
 pub struct SqliteStore {
     inner: Arc<Inner>,
+    origin: String,
 }
 
 struct Inner {
@@ -54,12 +58,32 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn encode(user: &User) -> anyhow::Result<Vec<u8>> {
-    Ok(rmp_serde::to_vec_named(user)?)
-}
-
-fn decode(bytes: &[u8]) -> anyhow::Result<User> {
-    Ok(rmp_serde::from_slice(bytes)?)
+/// Appends changes to the workspace's feed inside `tx`: one per entity (None: one without).
+fn record_changes(
+    tx: &rusqlite::Transaction,
+    workspace: WorkspaceId,
+    kind: ChangeKind,
+    entities: &[Option<String>],
+    origin: &str,
+) -> rusqlite::Result<()> {
+    if entities.is_empty() {
+        return Ok(());
+    }
+    let last: i64 = tx.query_row(
+        "INSERT INTO change_counters (workspace_id, seq) VALUES (?1, ?2)
+         ON CONFLICT (workspace_id) DO UPDATE SET seq = seq + ?2 RETURNING seq",
+        params![workspace, entities.len() as i64],
+        |r| r.get(0),
+    )?;
+    let first = last - entities.len() as i64 + 1;
+    let at = Timestamp::now().0;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO changes (workspace_id, seq, kind, entity, origin, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for (i, entity) in entities.iter().enumerate() {
+        insert.execute(params![workspace, first + i as i64, kind.as_str(), entity, origin, at])?;
+    }
+    Ok(())
 }
 
 fn parse_id(text: String) -> rusqlite::Result<Id> {
@@ -92,6 +116,7 @@ impl SqliteStore {
         migrate(&mut writer)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) }),
+            origin: new_origin(),
         })
     }
 
@@ -208,11 +233,15 @@ impl Store for SqliteStore {
 
     async fn insert_bot(&self, workspace: WorkspaceId, bot: &Bot) -> StoreResult<()> {
         let bot = bot.clone();
+        let origin = self.origin.clone();
         self.write(move |conn| {
-            conn.execute(
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
                 "INSERT INTO bots (workspace_id, id, name, platform, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![workspace, bot.id.to_string(), bot.name, bot.platform.as_str(), bot.created_at.0],
             )?;
+            record_changes(&tx, workspace, ChangeKind::Catalog, &[Some(bot.id.to_string())], &origin)?;
+            tx.commit()?;
             Ok(())
         })
         .await
@@ -239,11 +268,15 @@ impl Store for SqliteStore {
 
     async fn insert_agent(&self, workspace: WorkspaceId, agent: &Agent) -> StoreResult<()> {
         let agent = agent.clone();
+        let origin = self.origin.clone();
         self.write(move |conn| {
-            conn.execute(
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
                 "INSERT INTO agents (workspace_id, id, name, email, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![workspace, agent.id.to_string(), agent.name, agent.email, agent.created_at.0],
             )?;
+            record_changes(&tx, workspace, ChangeKind::Catalog, &[Some(agent.id.to_string())], &origin)?;
+            tx.commit()?;
             Ok(())
         })
         .await
@@ -269,11 +302,15 @@ impl Store for SqliteStore {
 
     async fn insert_segment(&self, workspace: WorkspaceId, segment: &SegmentRecord) -> StoreResult<()> {
         let segment = segment.clone();
+        let origin = self.origin.clone();
         self.write(move |conn| {
-            conn.execute(
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
                 "INSERT INTO segments (workspace_id, id, definition, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![workspace, segment.id.to_string(), segment.definition.to_string(), segment.created_at.0],
             )?;
+            record_changes(&tx, workspace, ChangeKind::Catalog, &[Some(segment.id.to_string())], &origin)?;
+            tx.commit()?;
             Ok(())
         })
         .await
@@ -296,9 +333,15 @@ impl Store for SqliteStore {
     }
 
     async fn delete_segment(&self, workspace: WorkspaceId, id: Id) -> StoreResult<bool> {
+        let origin = self.origin.clone();
         self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let deleted =
-                conn.execute("DELETE FROM segments WHERE workspace_id = ?1 AND id = ?2", params![workspace, id.to_string()])?;
+                tx.execute("DELETE FROM segments WHERE workspace_id = ?1 AND id = ?2", params![workspace, id.to_string()])?;
+            if deleted > 0 {
+                record_changes(&tx, workspace, ChangeKind::Catalog, &[Some(id.to_string())], &origin)?;
+            }
+            tx.commit()?;
             Ok(deleted > 0)
         })
         .await
@@ -355,6 +398,24 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn users_versioned(&self, workspace: WorkspaceId, ids: &[Id]) -> StoreResult<Vec<(User, Version)>> {
+        let ids = ids.to_vec();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT doc, version FROM users WHERE workspace_id = ?1 AND id = ?2")?;
+            let mut users = Vec::with_capacity(ids.len());
+            for id in ids {
+                let row: Option<(Vec<u8>, i64)> = stmt
+                    .query_row(params![workspace, &id.as_bytes()[..]], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                if let Some((doc, version)) = row {
+                    users.push((decode(&doc)?, version));
+                }
+            }
+            Ok(users)
+        })
+        .await
+    }
+
     async fn seen_event_ids(&self, workspace: WorkspaceId, event_ids: &[String]) -> StoreResult<Vec<String>> {
         if event_ids.is_empty() {
             return Ok(Vec::new());
@@ -385,15 +446,35 @@ impl Store for SqliteStore {
         let deletes = commit.delete.clone();
         let event_ids = commit.event_ids.clone();
         let deliveries = commit.deliveries.clone();
+        let expected = commit.expected.clone();
+        let origin = self.origin.clone();
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             {
                 let mut upsert = tx.prepare_cached(
                     "INSERT INTO users (workspace_id, id, doc) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (workspace_id, id) DO UPDATE SET doc = excluded.doc",
+                     ON CONFLICT (workspace_id, id) DO UPDATE SET doc = excluded.doc, version = version + 1",
                 )?;
+                let mut create = tx.prepare_cached(
+                    "INSERT INTO users (workspace_id, id, doc) VALUES (?1, ?2, ?3) ON CONFLICT (workspace_id, id) DO NOTHING",
+                )?;
+                let mut update = tx.prepare_cached(
+                    "UPDATE users SET doc = ?3, version = version + 1 WHERE workspace_id = ?1 AND id = ?2 AND version = ?4",
+                )?;
+                let mut conflicts = Vec::new();
                 for (id, doc) in &docs {
-                    upsert.execute(params![workspace, &id.as_bytes()[..], doc])?;
+                    let written = match expected.get(id) {
+                        None => upsert.execute(params![workspace, &id.as_bytes()[..], doc])?,
+                        Some(0) => create.execute(params![workspace, &id.as_bytes()[..], doc])?,
+                        Some(version) => update.execute(params![workspace, &id.as_bytes()[..], doc, version])?,
+                    };
+                    if written == 0 {
+                        conflicts.push(*id);
+                    }
+                }
+                if !conflicts.is_empty() {
+                    // Dropping the transaction rolls it back.
+                    return Err(Conflict { users: conflicts }.into());
                 }
                 let mut delete = tx.prepare_cached("DELETE FROM users WHERE workspace_id = ?1 AND id = ?2")?;
                 for id in &deletes {
@@ -421,17 +502,73 @@ impl Store for SqliteStore {
                     ])?;
                 }
             }
+            let entities: Vec<Option<String>> =
+                docs.iter().map(|(id, _)| id).chain(&deletes).map(|id| Some(id.to_string())).collect();
+            record_changes(&tx, workspace, ChangeKind::User, &entities, &origin)?;
             tx.commit()?;
             Ok(())
         })
         .await
     }
 
+    fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    async fn changes_after(&self, cursors: &[(WorkspaceId, i64)], limit: usize) -> StoreResult<Vec<Change>> {
+        let mut cursors = cursors.to_vec();
+        cursors.sort();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, kind, entity, origin FROM changes WHERE workspace_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            let mut changes = Vec::new();
+            for (workspace, after) in cursors {
+                let left = limit.saturating_sub(changes.len());
+                if left == 0 {
+                    break;
+                }
+                let rows = stmt.query_map(params![workspace, after, left as i64], |r| {
+                    let kind: String = r.get(1)?;
+                    let entity: Option<String> = r.get(2)?;
+                    Ok(Change {
+                        workspace,
+                        seq: r.get(0)?,
+                        kind: ChangeKind::parse(&kind),
+                        entity: entity.as_deref().and_then(Id::parse),
+                        origin: r.get(3)?,
+                    })
+                })?;
+                for row in rows {
+                    changes.push(row?);
+                }
+            }
+            Ok(changes)
+        })
+        .await
+    }
+
+    async fn latest_change_seq(&self, workspace: WorkspaceId) -> StoreResult<i64> {
+        self.read(move |conn| {
+            let seq: Option<i64> = conn
+                .query_row("SELECT seq FROM change_counters WHERE workspace_id = ?1", [workspace], |r| r.get(0))
+                .optional()?;
+            Ok(seq.unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn prune_changes(&self, before: Timestamp) -> StoreResult<u64> {
+        self.write(move |conn| Ok(conn.execute("DELETE FROM changes WHERE at < ?1", [before.0])? as u64)).await
+    }
+
     async fn subscribe(&self, workspace: WorkspaceId, subscription: &Subscription) -> StoreResult<Subscription> {
         let sub = subscription.clone();
+        let origin = self.origin.clone();
         self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let bot = sub.bot.map(|b| b.to_string()).unwrap_or_default();
-            conn.execute(
+            let added = tx.execute(
                 "INSERT INTO webhook_subscriptions (workspace_id, id, url, event, bot_id, platform, slug, category, secret, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (workspace_id, url, event, bot_id) DO NOTHING",
                 params![
@@ -447,19 +584,31 @@ impl Store for SqliteStore {
                     sub.created_at.0
                 ],
             )?;
+            if added > 0 {
+                record_changes(&tx, workspace, ChangeKind::Catalog, &[Some(sub.id.to_string())], &origin)?;
+            }
             let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} WHERE workspace_id = ?1 AND url = ?2 AND event = ?3 AND bot_id = ?4");
-            Ok(conn.query_row(&sql, params![workspace, sub.url, sub.event, bot], subscription_from_row)?)
+            let stored = tx.query_row(&sql, params![workspace, sub.url, sub.event, bot], subscription_from_row)?;
+            tx.commit()?;
+            Ok(stored)
         })
         .await
     }
 
     async fn unsubscribe(&self, workspace: WorkspaceId, url: &str, event: &str, bot: Option<Id>) -> StoreResult<usize> {
         let (url, event, bot) = (url.to_string(), event.to_string(), bot.map(|b| b.to_string()).unwrap_or_default());
+        let origin = self.origin.clone();
         self.write(move |conn| {
-            Ok(conn.execute(
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let removed = tx.execute(
                 "DELETE FROM webhook_subscriptions WHERE workspace_id = ?1 AND url = ?2 AND event = ?3 AND bot_id = ?4",
                 params![workspace, url, event, bot],
-            )?)
+            )?;
+            if removed > 0 {
+                record_changes(&tx, workspace, ChangeKind::Catalog, &[None], &origin)?;
+            }
+            tx.commit()?;
+            Ok(removed)
         })
         .await
     }

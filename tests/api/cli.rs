@@ -34,7 +34,7 @@ fn last_line(stdout: &str) -> String {
     stdout.lines().rfind(|l| !l.trim().is_empty()).expect("a last line").trim().to_string()
 }
 
-async fn create_token(db: &Path, workspace: &str, role: &str) -> String {
+pub async fn create_token(db: &Path, workspace: &str, role: &str) -> String {
     let stdout =
         run(&["token", "create", "--workspace", workspace, "--role", role, "--db", db.to_str().unwrap()]).await;
     let token = last_line(&stdout);
@@ -47,7 +47,7 @@ fn free_port() -> u16 {
 }
 
 /// `inboxd serve` on a free port; waits until /health answers.
-async fn serve(db: &Path) -> (Child, String) {
+pub async fn serve(db: &Path) -> (Child, String) {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let child = Command::new(BIN)

@@ -36,7 +36,12 @@ struct Receiver {
 
 impl Receiver {
     async fn start() -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Receiver::start_on(0).await
+    }
+
+    /// A receiver on a chosen port (0: any free one).
+    async fn start_on(port: u16) -> Receiver {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let hits = Arc::new(Mutex::new(Vec::new()));
         let statuses = Arc::new(Mutex::new(VecDeque::new()));
@@ -300,4 +305,110 @@ async fn a_dead_receiver_does_not_slow_the_api() {
     }
     assert!(started.elapsed() < Duration::from_secs(3), "imports took {:?}", started.elapsed());
     drop(listener);
+}
+
+#[tokio::test]
+async fn unsubscribing_stops_deliveries() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    let body = json!({"webhookUrl": receiver.url, "event": "newLeadHook", "subscribe": true});
+    subscribe(&app, body.clone()).await;
+    app.import_one(json!({"uuid": "before"})).await;
+    assert_eq!(receiver.wait_for(1, 10).await.len(), 1);
+    let mut unsubscribe = body;
+    unsubscribe["subscribe"] = json!(false);
+    let (status, answer) = app.post(SUBSCRIBE, &app.admin, unsubscribe).await;
+    assert_eq!(status, 200, "{answer}");
+    app.import_one(json!({"uuid": "after"})).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.hits().len(), 1, "no delivery after unsubscribing");
+}
+
+#[tokio::test]
+async fn the_delivery_log_shows_attempts_errors_and_redelivers() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    receiver.statuses.lock().unwrap().extend([503]);
+    subscribe(&app, json!({"webhookUrl": receiver.url, "event": "newLeadHook", "subscribe": true})).await;
+    app.import_one(json!({"uuid": "logged"})).await;
+    receiver.wait_for(2, 15).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let delivered = loop {
+        let (status, answer) = app.get("/integrations/custom-app/deliveries?status=delivered", &app.admin).await;
+        assert_eq!(status, 200, "{answer}");
+        if let Some(first) = answer["data"].as_array().and_then(|d| d.first()).cloned() {
+            break first;
+        }
+        assert!(Instant::now() < deadline, "the delivery was never logged as delivered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(delivered["attempts"], json!(2), "{delivered}");
+    assert!(delivered["lastError"].as_str().is_some_and(|e| e.contains("503")), "{delivered}");
+    assert_eq!(delivered["event"], json!("newLeadHook"));
+
+    let path = format!("/integrations/custom-app/deliveries/{}/redeliver", delivered["_id"].as_str().unwrap());
+    let (status, answer) = app.post(&path, &app.admin, json!({})).await;
+    assert_eq!(status, 200, "{answer}");
+    let hits = receiver.wait_for(3, 10).await;
+    assert_eq!(hits.len(), 3);
+    assert_eq!(hits[2].json()["eventId"], hits[0].json()["eventId"], "a redelivery keeps its eventId");
+
+    let (status, answer) = app.get("/integrations/custom-app/deliveries?status=sent", &app.admin).await;
+    assert_problem(status, &answer, 400, &["status"]);
+    let (status, answer) = app.get("/integrations/custom-app/deliveries", &app.agent).await;
+    assert_problem(status, &answer, 403, &[]);
+}
+
+#[tokio::test]
+async fn acknowledged_changes_are_delivered_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("inboxd.db");
+    let token = crate::cli::create_token(&db, "acme", "admin").await;
+    // A receiver that is not up yet: the first attempts fail and stay pending in the outbox.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let (mut server, base) = crate::cli::serve(&db).await;
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: Value| {
+        client.post(format!("{base}{path}")).bearer_auth(&token).json(&body).send()
+    };
+    let answer = post(SUBSCRIBE, json!({"webhookUrl": url, "event": "newLeadHook", "subscribe": true})).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let answer: Value = post("/inbox/users/import", json!([{"uuid": "a"}, {"uuid": "b"}, {"uuid": "c"}]))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["data"]["created"], json!(3), "{answer}");
+    let acknowledged: Vec<Value> = answer["data"]["ids"].as_array().unwrap().clone();
+    server.start_kill().unwrap();
+    server.wait().await.unwrap();
+
+    let receiver = Receiver::start_on(port).await;
+    let (_server, _base) = crate::cli::serve(&db).await;
+    let hits = receiver.wait_for(3, 20).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let hits = if receiver.hits().len() > hits.len() { receiver.hits() } else { hits };
+    let mut delivered: Vec<Value> = hits.iter().map(|h| h.json()["data"]["_id"].clone()).collect();
+    delivered.sort_by_key(|v| v.to_string());
+    let mut expected = acknowledged;
+    expected.sort_by_key(|v| v.to_string());
+    assert_eq!(delivered, expected, "exactly the acknowledged new users, once each");
+}
+
+#[tokio::test]
+async fn a_user_s_deliveries_arrive_in_order_even_across_retries() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    receiver.statuses.lock().unwrap().extend([500, 500]);
+    subscribe(&app, json!({"webhookUrl": receiver.url, "event": "newMessageHook", "subscribe": true})).await;
+    let id = app.import_one(json!({"uuid": "chatty"})).await;
+    let messages: Vec<Value> =
+        (1..=4).map(|i| json!({"type": "message", "userId": id, "by": "user", "text": format!("m{i}")})).collect();
+    app.events_ok(Value::Array(messages)).await;
+    let hits = receiver.wait_for(6, 20).await;
+    let texts: Vec<String> =
+        hits.iter().map(|h| h.json()["data"]["message"]["text"].as_str().unwrap_or("").to_string()).collect();
+    assert_eq!(texts, ["m1", "m1", "m1", "m2", "m3", "m4"], "m1 fails twice; the others wait for it");
 }
