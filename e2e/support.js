@@ -107,6 +107,11 @@ export async function openInbox(browser, server, { token = server.adminToken, pa
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
   page.pageErrors = errors;
+  // Console errors other than failed loads (the refused outside requests, the API's 4xx) are bugs:
+  // a blocked inline style or script under the page's Content-Security-Policy shows up here.
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) errors.push(new Error(message.text()));
+  });
   if (token) await page.addInitScript((t) => sessionStorage.setItem('inboxd.token', t), token);
   const loaded = token && wait ? waitForQuery(page) : null;
   await page.goto(server.base + path);

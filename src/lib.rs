@@ -15,5 +15,6 @@ pub mod model;
 pub mod query;
 pub mod server;
 pub mod service;
+pub mod soak;
 pub mod store;
 pub mod webhooks;

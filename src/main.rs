@@ -55,6 +55,25 @@ enum Command {
         #[arg(long, env = "INBOXD_METRICS", default_value = "on", value_parser = ["on", "off"])]
         metrics: String,
     },
+    /// Concurrent clients mixing queries and writes against a running server; reports errors,
+    /// latency percentiles and the server's memory over time (fails on any error).
+    Soak {
+        /// The server's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// An admin token of the workspace to write into.
+        #[arg(long, env = "INBOXD_SOAK_TOKEN")]
+        token: String,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// How long to run, in minutes (fractions allowed).
+        #[arg(long, default_value_t = 10.0)]
+        minutes: f64,
+        /// Seconds between progress lines.
+        #[arg(long, default_value_t = 30)]
+        report_every: u64,
+    },
     /// Create, list and revoke API tokens.
     Token {
         #[command(subcommand)]
@@ -76,6 +95,9 @@ enum Command {
         /// Store to use (its workspace "bench" is reused if filled); a temporary one by default.
         #[arg(long)]
         db: Option<PathBuf>,
+        /// Measure the engine, cold start and memory only (no HTTP timings, export or ingest).
+        #[arg(long)]
+        engine_only: bool,
     },
 }
 
@@ -153,10 +175,20 @@ async fn main() -> anyhow::Result<()> {
                 })
                 .await?;
         }
+        Command::Soak { url, token, clients, minutes, report_every } => {
+            let settings = inboxd::soak::SoakSettings {
+                url,
+                token,
+                clients: clients.max(1),
+                duration: std::time::Duration::from_secs_f64(minutes.max(0.0) * 60.0),
+                report_every: std::time::Duration::from_secs(report_every.max(1)),
+            };
+            print!("{}", inboxd::soak::run(settings).await?);
+        }
         Command::Token { action } => token(action).await?,
         Command::Demo { contacts, db } => demo(contacts, db).await?,
-        Command::Bench { contacts, db } => {
-            print!("{}", inboxd::bench::run(inboxd::bench::BenchSettings { contacts, db }).await?);
+        Command::Bench { contacts, db, engine_only } => {
+            print!("{}", inboxd::bench::run(inboxd::bench::BenchSettings { contacts, db, engine_only }).await?);
         }
     }
     Ok(())

@@ -98,15 +98,37 @@ impl Metrics {
         let mut out = String::new();
         self.render_requests(&mut out);
         let counters = [
-            ("inboxd_request_timeouts_total", "Requests answered 503 because they ran past the request timeout.", self.timeouts.load(Ordering::Relaxed)),
-            ("inboxd_internal_errors_total", "Requests answered 500 (store failures and bugs; details are in the logs).", INTERNAL_ERRORS.load(Ordering::Relaxed)),
-            ("inboxd_store_errors_total", "Internal errors caused by the SQLite store.", STORE_ERRORS.load(Ordering::Relaxed)),
+            (
+                "inboxd_request_timeouts_total",
+                "Requests answered 503 because they ran past the request timeout.",
+                self.timeouts.load(Ordering::Relaxed),
+            ),
+            (
+                "inboxd_internal_errors_total",
+                "Requests answered 500 (store failures and bugs; details are in the logs).",
+                INTERNAL_ERRORS.load(Ordering::Relaxed),
+            ),
+            (
+                "inboxd_store_errors_total",
+                "Internal errors caused by the SQLite store.",
+                STORE_ERRORS.load(Ordering::Relaxed),
+            ),
         ];
         for (name, help, value) in counters {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
         }
-        gauge(&mut out, "inboxd_requests_in_flight", "Requests being handled now.", self.in_flight.load(Ordering::Relaxed) as f64);
-        gauge(&mut out, "inboxd_uptime_seconds", "Seconds since the server started.", self.started.elapsed().as_secs_f64());
+        gauge(
+            &mut out,
+            "inboxd_requests_in_flight",
+            "Requests being handled now.",
+            self.in_flight.load(Ordering::Relaxed) as f64,
+        );
+        gauge(
+            &mut out,
+            "inboxd_uptime_seconds",
+            "Seconds since the server started.",
+            self.started.elapsed().as_secs_f64(),
+        );
         if let Some(rss) = resident_bytes() {
             gauge(&mut out, "inboxd_process_resident_memory_bytes", "Resident memory of the process.", rss as f64);
         }
@@ -123,7 +145,10 @@ impl Metrics {
             let _ = writeln!(out, "{name}{{{}}} {}", labels(route, method, *status), series.count);
         }
         let name = "inboxd_http_request_duration_seconds";
-        let _ = writeln!(out, "# HELP {name} Time to answer (until the response head), by route template, method and status.");
+        let _ = writeln!(
+            out,
+            "# HELP {name} Time to answer (until the response head), by route template, method and status."
+        );
         let _ = writeln!(out, "# TYPE {name} histogram");
         for ((route, method, status), series) in &requests {
             let labels = labels(route, method, *status);
@@ -163,7 +188,11 @@ impl Metrics {
         let families = [
             ("inboxd_engine_users", "Users held by the workspace's in-memory engine.", users),
             ("inboxd_engine_index_bytes", "Bytes of the workspace's index (bitmaps, text index, sort orders).", index),
-            ("inboxd_engine_memory_bytes", "Bytes of the workspace's engine in all (index, rows, identity lookups).", total),
+            (
+                "inboxd_engine_memory_bytes",
+                "Bytes of the workspace's engine in all (index, rows, identity lookups).",
+                total,
+            ),
         ];
         for (name, help, lines) in families {
             let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{lines}");

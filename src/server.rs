@@ -92,12 +92,18 @@ impl RunningServer {
         .await;
         match finished {
             Ok(served) => {
-                tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "stopped after finishing in-flight requests");
+                tracing::info!(
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "stopped after finishing in-flight requests"
+                );
                 Ok(served??)
             }
             Err(_) => {
                 task.abort();
-                tracing::warn!(grace_secs = SHUTDOWN_GRACE.as_secs(), "requests still running after the grace period; stopping anyway");
+                tracing::warn!(
+                    grace_secs = SHUTDOWN_GRACE.as_secs(),
+                    "requests still running after the grace period; stopping anyway"
+                );
                 Ok(())
             }
         }
@@ -118,8 +124,9 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
     let store = open_store(&settings.db).await?;
     let app = Arc::new(App::new(store.clone(), settings.presence_window_secs as i64 * 1000));
     app.load_all().await?;
-    let listener =
-        tokio::net::TcpListener::bind(&settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| format!("binding {}", settings.listen))?;
     let addr = listener.local_addr()?;
     let state = AppState {
         app: app.clone(),

@@ -107,8 +107,7 @@ struct Harness {
 
 impl Harness {
     async fn post(&self, base: &str, path: &str, body: &Value) -> Result<(u16, Value), reqwest::Error> {
-        let response =
-            self.client.post(format!("{base}{path}")).bearer_auth(&self.token).json(body).send().await?;
+        let response = self.client.post(format!("{base}{path}")).bearer_auth(&self.token).json(body).send().await?;
         let status = response.status().as_u16();
         let body = response.json::<Value>().await?;
         Ok((status, body))
@@ -207,11 +206,20 @@ impl Harness {
         let (by_email, by_id) = self.all_users(base).await;
         let (acked_users, unsure_users, acked_events, unsure_events) = {
             let ledger = self.ledger.lock();
-            (ledger.acked_users.clone(), ledger.unsure_users.clone(), ledger.acked_events.clone(), ledger.unsure_events.clone())
+            (
+                ledger.acked_users.clone(),
+                ledger.unsure_users.clone(),
+                ledger.acked_events.clone(),
+                ledger.unsure_events.clone(),
+            )
         };
         for (email, id) in &acked_users {
             let ids = by_email.get(email).cloned().unwrap_or_default();
-            assert_eq!(ids, vec![id.clone()], "the acknowledged import of {email} (answered _id {id}) is there exactly once");
+            assert_eq!(
+                ids,
+                vec![id.clone()],
+                "the acknowledged import of {email} (answered _id {id}) is there exactly once"
+            );
         }
         for (email, ids) in &by_email {
             assert_eq!(ids.len(), 1, "{email} is held by {} users", ids.len());
@@ -222,9 +230,12 @@ impl Harness {
         let mut events = 0;
         for (user, ids) in &acked_events {
             for chunk in ids.chunks(1000) {
-                let batch: Vec<Value> =
-                    chunk.iter().map(|id| json!({"type": "message", "by": "user", "userId": user, "eventId": id})).collect();
-                let (status, answer) = self.post(base, "/inbox/events", &Value::Array(batch)).await.expect("events answer");
+                let batch: Vec<Value> = chunk
+                    .iter()
+                    .map(|id| json!({"type": "message", "by": "user", "userId": user, "eventId": id}))
+                    .collect();
+                let (status, answer) =
+                    self.post(base, "/inbox/events", &Value::Array(batch)).await.expect("events answer");
                 assert_eq!(status, 200, "{answer}");
                 assert_eq!(answer["data"]["applied"], json!(0), "acknowledged eventIds applied again: {answer}");
                 assert_eq!(answer["data"]["duplicates"], json!(chunk.len()), "acknowledged eventIds lost: {answer}");
@@ -249,7 +260,11 @@ impl Harness {
         for (user, ids) in &acked_events {
             let (status, answer) = self.get(base, &format!("/inbox/users/{user}")).await;
             assert_eq!(status, 200, "{answer}");
-            assert_eq!(answer["data"]["unreadMessages"], json!(ids.len()), "user {user}: one unread message per eventId");
+            assert_eq!(
+                answer["data"]["unreadMessages"],
+                json!(ids.len()),
+                "user {user}: one unread message per eventId"
+            );
         }
         let anomalies = self.ledger.lock().anomalies.clone();
         assert!(anomalies.is_empty(), "a live server answered wrongly: {anomalies:#?}");
@@ -354,10 +369,7 @@ async fn sigterm_finishes_in_flight_writes() {
     let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
     assert!(status.success());
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        tokio::net::TcpStream::connect(&addr).await.is_err(),
-        "after SIGTERM the server accepts no new connection"
-    );
+    assert!(tokio::net::TcpStream::connect(&addr).await.is_err(), "after SIGTERM the server accepts no new connection");
     stream.write_all(&body[body.len() / 2..]).await.unwrap();
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer).await.unwrap();

@@ -103,7 +103,9 @@ impl FromRequest<AppState> for JsonBody {
     async fn from_request(request: Request, _: &AppState) -> Result<JsonBody, Error> {
         let kind = content_type(request.headers());
         if !is_json(&kind) {
-            return Err(Error::UnsupportedMediaType(format!("Content-Type: {kind:?} is not supported; send application/json")));
+            return Err(Error::UnsupportedMediaType(format!(
+                "Content-Type: {kind:?} is not supported; send application/json"
+            )));
         }
         Ok(JsonBody(parse_json(&read_body(request).await?)?))
     }
@@ -125,7 +127,9 @@ impl FromRequest<AppState> for ImportBody {
         } else if kind == "text/csv" {
             Ok(ImportBody::Csv(read_body(request).await?))
         } else {
-            Err(Error::UnsupportedMediaType(format!("Content-Type: {kind:?} is not supported; send application/json or text/csv")))
+            Err(Error::UnsupportedMediaType(format!(
+                "Content-Type: {kind:?} is not supported; send application/json or text/csv"
+            )))
         }
     }
 }
@@ -137,7 +141,8 @@ impl FromRequestParts<AppState> for PathId {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<PathId, Error> {
-        let Path(text) = Path::<String>::from_request_parts(parts, state).await.map_err(|_| Error::bad("id", "missing"))?;
+        let Path(text) =
+            Path::<String>::from_request_parts(parts, state).await.map_err(|_| Error::bad("id", "missing"))?;
         Id::parse(&text)
             .map(PathId)
             .ok_or_else(|| Error::bad("id", format!("{text:?} is not an id (24 lowercase hex characters)")))

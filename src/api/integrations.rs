@@ -15,6 +15,12 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/integrations/custom-app/update-user-attributes", put(update_user_attributes))
 }
 
-async fn update_user_attributes(State(state): State<AppState>, auth: Auth, JsonBody(body): JsonBody) -> Result<Response> {
+/// Find a user by email, phone or uuid and merge attributes into it.
+#[utoipa::path(put, path = "/integrations/custom-app/update-user-attributes", tag = "integrations", request_body = super::openapi::UpdateUserAttributes, responses((status = 200, description = "The updated user", body = super::openapi::UserEnvelope)))]
+pub(super) async fn update_user_attributes(
+    State(state): State<AppState>,
+    auth: Auth,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
     Ok(ok(integrations::update_user_attributes(&state.app, &auth.workspace, &body).await?))
 }

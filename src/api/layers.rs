@@ -18,6 +18,9 @@ use serde_json::json;
 use tokio::sync::Notify;
 use tracing::Instrument;
 
+use futures_util::StreamExt;
+
+use crate::limits::MAX_BODY_BYTES;
 use crate::metrics::Metrics;
 
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -80,8 +83,39 @@ fn request_id(request: &Request) -> HeaderValue {
     }
 }
 
+/// Hands the request body to the handler through a channel, and once the handler stops reading
+/// (an error answered before the body was read: 401, 413, 415...), reads the rest and drops it,
+/// up to MAX_BODY_BYTES more. So the client can finish sending and read its answer, instead of
+/// meeting a reset connection.
+fn draining(request: Request) -> Request {
+    let (parts, body) = request.into_parts();
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<axum::body::Bytes, axum::Error>>(4);
+    tokio::spawn(async move {
+        let mut stream = body.into_data_stream();
+        let mut forwarding = true;
+        let mut dropped = 0usize;
+        while let Some(chunk) = stream.next().await {
+            if forwarding {
+                let failed = chunk.is_err();
+                forwarding = sender.send(chunk).await.is_ok();
+                if failed {
+                    break;
+                }
+            } else {
+                dropped += chunk.as_ref().map_or(0, |bytes| bytes.len());
+                if dropped > MAX_BODY_BYTES {
+                    break;
+                }
+            }
+        }
+    });
+    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(receiver));
+    Request::from_parts(parts, body)
+}
+
 pub async fn around(State(ops): State<Arc<Ops>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
+    let request = draining(request);
     let id = request_id(&request);
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
     let method = request.method().as_str().to_string();
@@ -122,5 +156,6 @@ pub async fn around(State(ops): State<Arc<Ops>>, request: Request, next: Next) -
 }
 
 fn failure(status: StatusCode, message: &str, problem: String) -> Response {
-    (status, Json(json!({"success": false, "message": message, "code": status.as_u16(), "data": [problem]}))).into_response()
+    (status, Json(json!({"success": false, "message": message, "code": status.as_u16(), "data": [problem]})))
+        .into_response()
 }

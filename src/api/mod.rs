@@ -7,6 +7,7 @@ mod extract;
 mod integrations;
 pub mod layers;
 mod limiter;
+pub mod openapi;
 mod ui;
 mod users;
 mod webhooks;
@@ -39,8 +40,9 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let ops = state.ops.clone();
     Router::new()
-        .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi::openapi_json))
         .merge(users::router())
         .merge(events::router())
         .merge(catalog::router())
@@ -53,13 +55,25 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Prometheus text format, without a token (like /health); off when the server says so.
+/// Liveness: exactly `{"status": "ok"}`, no envelope, no token.
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, description = "The server is up", body = openapi::Health)))]
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Prometheus metrics (text format 0.0.4), without a token; 404 when turned off (`--metrics off`).
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Request counts and latency by route and status, engine sizes, errors",
+        content_type = "text/plain; version=0.0.4; charset=utf-8", body = String),
+        (status = 404, description = "Metrics are turned off", body = openapi::ErrorEnvelope)))]
 async fn metrics(State(state): State<AppState>) -> Response {
     if !state.metrics_enabled {
         return Error::NotFound("no such endpoint".into()).into_response();
     }
     let text = state.ops.metrics.render(&state.app).await;
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], text).into_response()
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], text)
+        .into_response()
 }
 
 fn method_not_allowed() -> Response {

@@ -23,8 +23,12 @@ pub fn router() -> Router<AppState> {
         .route("/inbox/users/{id}", axum::routing::get(get_user).put(update_user).delete(delete_user))
 }
 
+/// Query the inbox: a page of users with exact counts, or (isExport csv, admin) the CSV export.
+#[utoipa::path(post, path = "/inbox/users", tag = "users", request_body = super::openapi::QueryBody,
+    responses((status = 200, description = "A page of users; or, with isExport csv, the export as CSV",
+        content((super::openapi::UserPageEnvelope = "application/json"), (String = "text/csv")))))]
 #[tracing::instrument(skip_all, fields(workspace = auth.workspace.id))]
-async fn query(State(state): State<AppState>, auth: Auth, JsonBody(body): JsonBody) -> Result<Response> {
+pub(super) async fn query(State(state): State<AppState>, auth: Auth, JsonBody(body): JsonBody) -> Result<Response> {
     let query = users::parse(&auth.workspace, &body)?;
     if query.export {
         auth.require_admin("export")?;
@@ -42,7 +46,7 @@ async fn query(State(state): State<AppState>, auth: Auth, JsonBody(body): JsonBo
 }
 
 #[derive(Deserialize)]
-struct ImportParams {
+pub(super) struct ImportParams {
     #[serde(rename = "botId")]
     bot_id: Option<String>,
 }
@@ -58,8 +62,15 @@ fn import_bot(params: &ImportParams, headers: &HeaderMap) -> Result<Option<Id>> 
     }
 }
 
+/// Import (upsert) users from a JSON array or a CSV body (admin).
+#[utoipa::path(post, path = "/inbox/users/import", tag = "users",
+    request_body(content((Vec<super::openapi::UserInput> = "application/json"), (String = "text/csv")),
+        description = "At most 10,000 rows"),
+    params(("botId" = Option<String>, Query, description = "A bot for rows that name none"),
+        ("botId" = Option<String>, Header, description = "Same as the query parameter (which wins)")),
+    responses((status = 200, description = "Counts, the _id of each row, rejected rows", body = super::openapi::ImportEnvelope)))]
 #[tracing::instrument(skip_all, fields(workspace = auth.workspace.id))]
-async fn import_users(
+pub(super) async fn import_users(
     State(state): State<AppState>,
     auth: Auth,
     params: std::result::Result<UrlQuery<ImportParams>, axum::extract::rejection::QueryRejection>,
@@ -76,18 +87,31 @@ async fn import_users(
     Ok(ok(import::import(&state.app, &auth.workspace, &rows, bot).await?))
 }
 
-async fn update_status(State(state): State<AppState>, auth: Auth, JsonBody(body): JsonBody) -> Result<Response> {
+/// Set the status of many users at once (admin).
+#[utoipa::path(put, path = "/inbox/users/status-update", tag = "users", request_body = super::openapi::StatusUpdate,
+    responses((status = 200, description = "How many were updated; ids not found", body = super::openapi::StatusUpdateEnvelope)))]
+pub(super) async fn update_status(
+    State(state): State<AppState>,
+    auth: Auth,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
     auth.require_admin("a bulk status change")?;
     Ok(ok(users::update_status(&state.app, &auth.workspace, &body).await?))
 }
 
-async fn get_user(State(state): State<AppState>, auth: Auth, PathId(id): PathId) -> Result<Response> {
+/// One user (DELETED users too).
+#[utoipa::path(get, path = "/inbox/users/{id}", tag = "users", params(("id" = String, Path, description = "An _id: 24 lowercase hex characters")),
+    responses((status = 200, description = "The user", body = super::openapi::UserEnvelope)))]
+pub(super) async fn get_user(State(state): State<AppState>, auth: Auth, PathId(id): PathId) -> Result<Response> {
     let user = users::get(&state.app, &auth.workspace, id).await?;
     Ok(ok(users::render(&auth.workspace, &user)))
 }
 
+/// A partial update: only the fields given change.
+#[utoipa::path(put, path = "/inbox/users/{id}", tag = "users", params(("id" = String, Path, description = "An _id: 24 lowercase hex characters")), request_body = super::openapi::UserInput,
+    responses((status = 200, description = "The updated user", body = super::openapi::UserEnvelope)))]
 #[tracing::instrument(skip_all, fields(workspace = auth.workspace.id, user = %id))]
-async fn update_user(
+pub(super) async fn update_user(
     State(state): State<AppState>,
     auth: Auth,
     PathId(id): PathId,
@@ -97,7 +121,10 @@ async fn update_user(
     Ok(ok(users::render(&auth.workspace, &user)))
 }
 
-async fn delete_user(State(state): State<AppState>, auth: Auth, PathId(id): PathId) -> Result<Response> {
+/// Erase a user for good (admin).
+#[utoipa::path(delete, path = "/inbox/users/{id}", tag = "users", params(("id" = String, Path, description = "An _id: 24 lowercase hex characters")),
+    responses((status = 200, description = "The erased user's _id", body = super::openapi::DeletedEnvelope)))]
+pub(super) async fn delete_user(State(state): State<AppState>, auth: Auth, PathId(id): PathId) -> Result<Response> {
     auth.require_admin("delete")?;
     users::delete(&state.app, &auth.workspace, id).await?;
     Ok(ok(serde_json::json!({"deleted": id})))

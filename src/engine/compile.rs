@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
-use super::interner::Interner;
+use super::interner::{Interner, Names};
 #[cfg(test)]
-use super::row::Row;
+use super::row::{Row, Texts};
 use super::row::{CONTACT, INTERACTED, LIVE_CHAT, SUBSCRIBER};
 use crate::domain::{Id, Platform, Sender, Timestamp};
 use crate::query::{Filter, Range, TextSearch};
@@ -19,24 +19,24 @@ pub enum Compiled {
     TagIn(Vec<u32>),
     StatusIn(Vec<u32>),
     HasAnyTag,
-    BotIn(Vec<(Platform, Id)>),
+    /// Bot numbers by platform.
+    BotIn(Vec<(Platform, u32)>),
     HasPlatform(Platform),
-    AgentIn { agents: Vec<Id>, unassigned: bool },
+    /// Agent numbers.
+    AgentIn { agents: Vec<u32>, unassigned: bool },
     LastMessageBy(Vec<Sender>),
     LastSeen(Range),
     Created(Range),
     Online { now: i64, window_ms: i64 },
     Flag(u8),
     Ordered { since: Option<Timestamp> },
-    AttributeIs { key: u32, value: String },
+    AttributeIs { key: u32, value: u32 },
     AttributeContains { key: u32, value: String },
     AttributeExists(u32),
 }
 
 pub struct Context<'a> {
-    pub tags: &'a Interner,
-    pub statuses: &'a Interner,
-    pub keys: &'a Interner,
+    pub names: &'a Names,
     pub segments: &'a HashMap<Id, Filter>,
     pub now: Timestamp,
     pub window_ms: i64,
@@ -58,16 +58,21 @@ pub fn compile(filter: &Filter, cx: &Context) -> Compiled {
         Filter::Or(parts) => Compiled::Or(parts.iter().map(|p| compile(p, cx)).collect()),
         Filter::Not(inner) => Compiled::Not(Box::new(compile(inner, cx))),
         Filter::Text(search) => Compiled::Text(search.clone()),
-        Filter::TagIn(tags) => interned(cx.tags, tags.iter()),
-        Filter::TagContains(part) => Compiled::TagIn(cx.tags.containing(part)),
+        Filter::TagIn(tags) => interned(&cx.names.tags, tags.iter()),
+        Filter::TagContains(part) => Compiled::TagIn(cx.names.tags.containing(part)),
         Filter::HasAnyTag => Compiled::HasAnyTag,
-        Filter::StatusIn(statuses) => match interned(cx.statuses, statuses.iter().map(|s| s.as_str())) {
+        Filter::StatusIn(statuses) => match interned(&cx.names.statuses, statuses.iter().map(|s| s.as_str())) {
             Compiled::TagIn(ids) => Compiled::StatusIn(ids),
             other => other,
         },
-        Filter::BotIn(bots) => Compiled::BotIn(bots.clone()),
+        Filter::BotIn(bots) => Compiled::BotIn(
+            bots.iter().filter_map(|(platform, id)| cx.names.people.get(*id).map(|bot| (*platform, bot))).collect(),
+        ),
         Filter::HasPlatform(platform) => Compiled::HasPlatform(*platform),
-        Filter::AgentIn { agents, unassigned } => Compiled::AgentIn { agents: agents.clone(), unassigned: *unassigned },
+        Filter::AgentIn { agents, unassigned } => Compiled::AgentIn {
+            agents: agents.iter().filter_map(|id| cx.names.people.get(*id)).collect(),
+            unassigned: *unassigned,
+        },
         Filter::Segment(id) => match cx.segments.get(id) {
             Some(definition) => compile(definition, cx),
             None => Compiled::Const(false),
@@ -81,15 +86,15 @@ pub fn compile(filter: &Filter, cx: &Context) -> Compiled {
         Filter::Subscriber => Compiled::Flag(SUBSCRIBER),
         Filter::Contact => Compiled::Flag(CONTACT),
         Filter::Ordered { since } => Compiled::Ordered { since: *since },
-        Filter::AttributeIs { key, value } => match cx.keys.get(key) {
-            Some(key) => Compiled::AttributeIs { key, value: value.clone() },
-            None => Compiled::Const(false),
+        Filter::AttributeIs { key, value } => match (cx.names.keys.get(key), cx.names.values.get(value)) {
+            (Some(key), Some(value)) => Compiled::AttributeIs { key, value },
+            _ => Compiled::Const(false),
         },
-        Filter::AttributeContains { key, value } => match cx.keys.get(key) {
+        Filter::AttributeContains { key, value } => match cx.names.keys.get(key) {
             Some(key) => Compiled::AttributeContains { key, value: value.clone() },
             None => Compiled::Const(false),
         },
-        Filter::AttributeExists(key) => match cx.keys.get(key) {
+        Filter::AttributeExists(key) => match cx.names.keys.get(key) {
             Some(key) => Compiled::AttributeExists(key),
             None => Compiled::Const(false),
         },
@@ -102,47 +107,49 @@ fn in_range(range: &Range, at: Option<i64>) -> bool {
 }
 
 #[cfg(test)]
-fn text_matches(search: &TextSearch, row: &Row) -> bool {
-    let terms_match = search.terms.iter().all(|term| row.search_text.contains(term.as_str()));
-    terms_match || search.phone_digits.as_deref().is_some_and(|digits| row.phone_digits.contains(digits))
+fn text_matches(search: &TextSearch, texts: &Texts) -> bool {
+    let terms_match = search.terms.iter().all(|term| texts.search.contains(term.as_str()));
+    terms_match || search.phone_digits.as_deref().is_some_and(|digits| texts.phone.contains(digits))
 }
 
 #[cfg(test)]
-fn attribute(row: &Row, key: u32) -> Option<&str> {
-    row.attributes.iter().find(|(k, _)| *k == key).map(|(_, v)| &**v)
+fn attribute<'a>(row: &Row, key: u32, values: &'a Interner) -> Option<&'a str> {
+    row.attributes.iter().find(|(k, _)| *k == key).map(|(_, v)| values.name(*v))
 }
 
 #[cfg(test)]
 impl Compiled {
-    pub fn matches(&self, row: &Row) -> bool {
+    /// Whether the user of this row and texts matches; `values` names the attribute value numbers.
+    pub fn matches(&self, row: &Row, texts: &Texts, values: &Interner) -> bool {
+        let matches = |filter: &Compiled| filter.matches(row, texts, values);
         match self {
             Compiled::Const(value) => *value,
-            Compiled::And(parts) => parts.iter().all(|p| p.matches(row)),
-            Compiled::Or(parts) => parts.iter().any(|p| p.matches(row)),
-            Compiled::Not(inner) => !inner.matches(row),
-            Compiled::Text(search) => text_matches(search, row),
+            Compiled::And(parts) => parts.iter().all(matches),
+            Compiled::Or(parts) => parts.iter().any(matches),
+            Compiled::Not(inner) => !matches(inner),
+            Compiled::Text(search) => text_matches(search, texts),
             Compiled::TagIn(tags) => row.tags.iter().any(|t| tags.contains(t)),
             Compiled::StatusIn(statuses) => statuses.contains(&row.status),
             Compiled::HasAnyTag => !row.tags.is_empty(),
-            Compiled::BotIn(bots) => bots.iter().any(|(platform, id)| row.bots[platform.index()] == Some(*id)),
-            Compiled::HasPlatform(platform) => row.bots[platform.index()].is_some(),
+            Compiled::BotIn(bots) => bots.iter().any(|(platform, bot)| row.bots[platform.index()] == *bot),
+            Compiled::HasPlatform(platform) => row.bots[platform.index()] != 0,
             Compiled::AgentIn { agents, unassigned } => match row.agent {
-                Some(agent) => agents.contains(&agent),
-                None => *unassigned,
+                0 => *unassigned,
+                agent => agents.contains(&agent),
             },
             Compiled::LastMessageBy(senders) => row.last_message_by.is_some_and(|by| senders.contains(&by)),
-            Compiled::LastSeen(range) => in_range(range, row.last_seen_at),
+            Compiled::LastSeen(range) => in_range(range, row.last_seen_at()),
             Compiled::Created(range) => in_range(range, Some(row.created_at)),
-            Compiled::Online { now, window_ms } => row.presence.is_some_and(|p| p.online && now - p.at.0 < *window_ms),
+            Compiled::Online { now, window_ms } => row.online_at().is_some_and(|at| now - at < *window_ms),
             Compiled::Flag(flag) => row.has(*flag),
             Compiled::Ordered { since } => {
-                row.order_count > 0 && since.is_none_or(|s| row.last_order_at.is_some_and(|at| at >= s.0))
+                row.order_count > 0 && since.is_none_or(|s| row.last_order_at().is_some_and(|at| at >= s.0))
             }
-            Compiled::AttributeIs { key, value } => attribute(row, *key) == Some(value.as_str()),
+            Compiled::AttributeIs { key, value } => row.attributes.contains(&(*key, *value)),
             Compiled::AttributeContains { key, value } => {
-                attribute(row, *key).is_some_and(|v| v.contains(value.as_str()))
+                attribute(row, *key, values).is_some_and(|v| v.contains(value.as_str()))
             }
-            Compiled::AttributeExists(key) => attribute(row, *key).is_some(),
+            Compiled::AttributeExists(key) => attribute(row, *key, values).is_some(),
         }
     }
 }

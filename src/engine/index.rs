@@ -1,15 +1,14 @@
 //! The bitmap index of one workspace: a roaring bitmap per value of every set-like field, day-bucketed
 //! timelines, the text index, and filters evaluated over them as bitmap algebra.
 
-use std::collections::HashMap;
-
 use roaring::RoaringBitmap;
 
 use super::compile::Compiled;
+use super::interner::{FastMap, Interner};
 use super::row::{Row, CONTACT, INTERACTED, LIVE_CHAT, SUBSCRIBER};
 use super::text::TextIndex;
 use super::timeline::Timeline;
-use crate::domain::{Id, Sender};
+use crate::domain::Sender;
 
 const FLAGS: [u8; 4] = [CONTACT, INTERACTED, LIVE_CHAT, SUBSCRIBER];
 
@@ -21,11 +20,11 @@ fn sender_index(sender: Sender) -> usize {
     }
 }
 
-fn bitmap_in<K: Eq + std::hash::Hash>(map: &mut HashMap<K, RoaringBitmap>, key: K) -> &mut RoaringBitmap {
+fn bitmap_in(map: &mut FastMap<u32, RoaringBitmap>, key: u32) -> &mut RoaringBitmap {
     map.entry(key).or_default()
 }
 
-fn take_out<K: Eq + std::hash::Hash>(map: &mut HashMap<K, RoaringBitmap>, key: &K, slot: u32) {
+fn take_out(map: &mut FastMap<u32, RoaringBitmap>, key: &u32, slot: u32) {
     if let Some(bitmap) = map.get_mut(key) {
         bitmap.remove(slot);
         if bitmap.is_empty() {
@@ -39,11 +38,10 @@ trait Put {
 }
 
 impl Put for RoaringBitmap {
-    /// Inserts, taking the cheap append path when the slot is the highest (cold start, new users).
+    /// Inserts. Not `push`, though new users take the highest slot: in roaring 0.10 a push onto a
+    /// bitmap container first finds its maximum by scanning up to 1,024 words from the top.
     fn put(&mut self, slot: u32) {
-        if !self.push(slot) {
-            self.insert(slot);
-        }
+        self.insert(slot);
     }
 }
 
@@ -64,10 +62,11 @@ pub struct Index {
     tagged: RoaringBitmap,
     /// By interned status.
     statuses: Vec<RoaringBitmap>,
-    /// By platform, then bot id.
-    bots: [HashMap<Id, RoaringBitmap>; 4],
+    /// By platform, then bot number.
+    bots: [FastMap<u32, RoaringBitmap>; 4],
     platforms: [RoaringBitmap; 4],
-    agents: HashMap<Id, RoaringBitmap>,
+    /// By agent number.
+    agents: FastMap<u32, RoaringBitmap>,
     unassigned: RoaringBitmap,
     /// By who sent the last message: user, bot, agent.
     last_message_by: [RoaringBitmap; 3],
@@ -76,8 +75,8 @@ pub struct Index {
     ordered: RoaringBitmap,
     /// By interned lower-cased key.
     attribute_keys: Vec<RoaringBitmap>,
-    /// By interned key, then lower-cased value text.
-    attribute_values: Vec<HashMap<Box<str>, RoaringBitmap>>,
+    /// By interned key, then interned lower-cased value text.
+    attribute_values: Vec<FastMap<u32, RoaringBitmap>>,
     created: Timeline,
     last_seen: Timeline,
     /// Users with an order, by the latest order's time.
@@ -87,10 +86,12 @@ pub struct Index {
     pub text: TextIndex,
 }
 
-/// What evaluation reads besides the index: the rows, for exact times on edge days.
+/// What evaluation reads besides the index: the rows, for exact times on edge days, and the
+/// attribute value texts, for containment.
 pub struct Eval<'a> {
     pub index: &'a Index,
     pub rows: &'a [Row],
+    pub values: &'a Interner,
 }
 
 impl Index {
@@ -105,14 +106,14 @@ impl Index {
         }
         at(&mut self.statuses, row.status).put(slot);
         for (platform, bot) in row.bots.iter().enumerate() {
-            if let Some(bot) = bot {
+            if *bot != 0 {
                 bitmap_in(&mut self.bots[platform], *bot).put(slot);
                 self.platforms[platform].put(slot);
             }
         }
         match row.agent {
-            Some(agent) => bitmap_in(&mut self.agents, agent).put(slot),
-            None => self.unassigned.put(slot),
+            0 => self.unassigned.put(slot),
+            agent => bitmap_in(&mut self.agents, agent).put(slot),
         };
         if let Some(by) = row.last_message_by {
             self.last_message_by[sender_index(by)].put(slot);
@@ -124,7 +125,7 @@ impl Index {
         }
         if row.order_count > 0 {
             self.ordered.put(slot);
-            if let Some(last) = row.last_order_at {
+            if let Some(last) = row.last_order_at() {
                 self.last_order.add(slot, last);
             }
         }
@@ -132,16 +133,16 @@ impl Index {
             at(&mut self.attribute_keys, *key).put(slot);
             let index = *key as usize;
             if self.attribute_values.len() <= index {
-                self.attribute_values.resize_with(index + 1, HashMap::new);
+                self.attribute_values.resize_with(index + 1, FastMap::default);
             }
-            self.attribute_values[index].entry(value.clone()).or_default().put(slot);
+            self.attribute_values[index].entry(*value).or_default().put(slot);
         }
         self.created.add(slot, row.created_at);
-        if let Some(seen) = row.last_seen_at {
+        if let Some(seen) = row.last_seen_at() {
             self.last_seen.add(slot, seen);
         }
-        if let Some(presence) = row.presence.filter(|p| p.online) {
-            self.online_signal.add(slot, presence.at.0);
+        if let Some(at) = row.online_at() {
+            self.online_signal.add(slot, at);
         }
     }
 
@@ -154,22 +155,22 @@ impl Index {
         self.tagged.remove(slot);
         at(&mut self.statuses, row.status).remove(slot);
         for (platform, bot) in row.bots.iter().enumerate() {
-            if let Some(bot) = bot {
+            if *bot != 0 {
                 take_out(&mut self.bots[platform], bot, slot);
             }
             self.platforms[platform].remove(slot);
         }
         match row.agent {
-            Some(agent) => take_out(&mut self.agents, &agent, slot),
-            None => {
+            0 => {
                 self.unassigned.remove(slot);
             }
+            agent => take_out(&mut self.agents, &agent, slot),
         }
         for bitmap in self.last_message_by.iter_mut().chain(self.flags.iter_mut()) {
             bitmap.remove(slot);
         }
         self.ordered.remove(slot);
-        if let Some(last) = row.last_order_at {
+        if let Some(last) = row.last_order_at() {
             self.last_order.remove(slot, last);
         }
         for (key, value) in row.attributes.iter() {
@@ -179,11 +180,11 @@ impl Index {
             }
         }
         self.created.remove(slot, row.created_at);
-        if let Some(seen) = row.last_seen_at {
+        if let Some(seen) = row.last_seen_at() {
             self.last_seen.remove(slot, seen);
         }
-        if let Some(presence) = row.presence {
-            self.online_signal.remove(slot, presence.at.0);
+        if let Some(at) = row.presence_at() {
+            self.online_signal.remove(slot, at);
         }
     }
 
@@ -193,7 +194,7 @@ impl Index {
         let maps =
             self.bots.iter().chain(std::iter::once(&self.agents)).flat_map(|m| m.values()).map(size).sum::<usize>();
         let values =
-            self.attribute_values.iter().flat_map(|m| m.iter()).map(|(k, b)| size(b) + k.len() + 16).sum::<usize>();
+            self.attribute_values.iter().flat_map(|m| m.values()).map(|b| size(b) + 4).sum::<usize>();
         let singles = [&self.universe, &self.tagged, &self.unassigned, &self.ordered]
             .into_iter()
             .chain(&self.platforms)
@@ -281,7 +282,7 @@ impl Eval<'_> {
             }
             Compiled::HasAnyTag => restrict(&index.tagged),
             Compiled::BotIn(bots) => {
-                union(bots.iter().filter_map(|(platform, id)| index.bots[platform.index()].get(id)).collect())
+                union(bots.iter().filter_map(|(platform, bot)| index.bots[platform.index()].get(bot)).collect())
             }
             Compiled::HasPlatform(platform) => restrict(&index.platforms[platform.index()]),
             Compiled::AgentIn { agents, unassigned } => {
@@ -298,7 +299,7 @@ impl Eval<'_> {
             }
             Compiled::LastSeen(range) => {
                 index.last_seen.select(range.start.map(|t| t.0), range.end.map(|t| t.0), within, |slot| {
-                    self.rows[slot as usize].last_seen_at
+                    self.rows[slot as usize].last_seen_at()
                 })
             }
             Compiled::Created(range) => {
@@ -312,9 +313,7 @@ impl Eval<'_> {
                 if start.is_none() && i128::from(*now) - i128::from(*window_ms) + 1 > 0 {
                     return RoaringBitmap::new();
                 }
-                index.online_signal.select(start, None, within, |slot| {
-                    self.rows[slot as usize].presence.filter(|p| p.online).map(|p| p.at.0)
-                })
+                index.online_signal.select(start, None, within, |slot| self.rows[slot as usize].online_at())
             }
             Compiled::Flag(flag) => match FLAGS.iter().position(|f| f == flag) {
                 Some(position) => restrict(&index.flags[position]),
@@ -322,19 +321,23 @@ impl Eval<'_> {
             },
             Compiled::Ordered { since: None } => restrict(&index.ordered),
             Compiled::Ordered { since: Some(since) } => {
-                index.last_order.select(Some(since.0), None, within, |slot| self.rows[slot as usize].last_order_at)
+                index.last_order.select(Some(since.0), None, within, |slot| self.rows[slot as usize].last_order_at())
                     & &index.ordered
             }
             Compiled::AttributeIs { key, value } => {
-                match index.attribute_values.get(*key as usize).and_then(|values| values.get(value.as_str())) {
+                match index.attribute_values.get(*key as usize).and_then(|values| values.get(value)) {
                     Some(bitmap) => restrict(bitmap),
                     None => RoaringBitmap::new(),
                 }
             }
             Compiled::AttributeContains { key, value } => match index.attribute_values.get(*key as usize) {
-                Some(values) => {
-                    union(values.iter().filter(|(v, _)| v.contains(value.as_str())).map(|(_, b)| b).collect())
-                }
+                Some(values) => union(
+                    values
+                        .iter()
+                        .filter(|(v, _)| self.values.name(**v).contains(value.as_str()))
+                        .map(|(_, b)| b)
+                        .collect(),
+                ),
                 None => RoaringBitmap::new(),
             },
             Compiled::AttributeExists(key) => match index.attribute_keys.get(*key as usize) {

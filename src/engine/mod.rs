@@ -3,8 +3,10 @@
 //! It holds only what filtering and sorting need; the user documents live in the store. Filters
 //! are answered as roaring-bitmap algebra over per-value bitmaps (`index`), text through a trigram
 //! index verified against the folded text (`text`), pages by walking presorted orders (`order`).
-//! Every committed write updates it in place (`upsert`, `remove`); a cold start rebuilds it.
+//! Every committed write updates it in place (`upsert`, `remove`); a cold start builds it in bulk
+//! (`Builder`), each bitmap and order once.
 
+mod build;
 mod compile;
 mod identities;
 mod index;
@@ -27,12 +29,14 @@ use roaring::RoaringBitmap;
 use crate::domain::{Id, Timestamp};
 use crate::model::User;
 use crate::query::{Filter, Order, Sort, SortKey};
+pub use build::{BackgroundBuilder, Builder};
 use compile::{compile, Compiled, Context};
+use identities::Key;
 pub use identities::{Identities, Keys};
 use index::{Eval, Index};
-use interner::Interner;
+use interner::{FastMap, Names};
 use order::SortOrder;
-use row::Row;
+use row::{Row, Texts};
 use sort::compare_key;
 
 /// One page of a query's result.
@@ -52,7 +56,8 @@ pub struct Memory {
     pub text: usize,
     /// The presorted orders.
     pub orders: usize,
-    /// One compact row per user (the columns sorting and exact checks read) and the id map.
+    /// One compact row per user (the columns sorting and exact checks read), the id map and the
+    /// dictionaries of repeated values.
     pub rows: usize,
     /// The identity lookups (uuid, email, phone...) used by imports and events.
     pub identities: usize,
@@ -112,12 +117,11 @@ pub struct Engine {
     /// By slot, the dense internal id; a removed user's slot holds a vacant row until reused.
     rows: Vec<Row>,
     vacant: Vec<u32>,
-    slots: HashMap<Id, u32>,
-    keys_of: HashMap<Id, Keys>,
+    slots: FastMap<Id, u32>,
+    /// By slot, the hashed identity keys the user is known by.
+    keys_of: Vec<Box<[Key]>>,
     identities: Identities,
-    tags: Interner,
-    statuses: Interner,
-    keys: Interner,
+    names: Names,
     /// How many users hold each attribute key (lower-cased), with the key as first seen.
     attribute_keys: BTreeMap<String, (String, usize)>,
     segments: HashMap<Id, Filter>,
@@ -133,12 +137,10 @@ impl Default for Engine {
         Engine {
             rows: Vec::new(),
             vacant: Vec::new(),
-            slots: HashMap::new(),
-            keys_of: HashMap::new(),
+            slots: FastMap::default(),
+            keys_of: Vec::new(),
             identities: Identities::default(),
-            tags: Interner::default(),
-            statuses: Interner::default(),
-            keys: Interner::default(),
+            names: Names::default(),
             attribute_keys: BTreeMap::new(),
             segments: HashMap::new(),
             segment_order: Vec::new(),
@@ -170,16 +172,33 @@ impl Engine {
         &self.identities
     }
 
+    /// Builds the engine of these users in bulk (see `Builder`).
+    pub fn build(users: impl IntoIterator<Item = User>) -> Engine {
+        let mut builder = Builder::new();
+        for user in users {
+            builder.add(&user);
+        }
+        builder.finish()
+    }
+
+    fn count_attributes(&mut self, user: &User) {
+        for attribute in &user.profile.attributes {
+            let key = row::lower(&attribute.key);
+            match self.attribute_keys.get_mut(key.as_ref()) {
+                Some(entry) => entry.1 += 1,
+                None => {
+                    self.attribute_keys.insert(key.into_owned(), (attribute.key.clone(), 1));
+                }
+            }
+        }
+    }
+
     /// Adds or replaces a user from its committed document, moving it between bitmaps.
     pub fn upsert(&mut self, user: &User) {
         self.forget_attributes(user.id);
-        let mut row = Row::from_user(user, &mut self.tags, &mut self.statuses, &mut self.keys);
-        for attribute in &user.profile.attributes {
-            let entry = self.attribute_keys.entry(attribute.key.to_lowercase()).or_insert((attribute.key.clone(), 0));
-            entry.1 += 1;
-        }
-        let text = std::mem::take(&mut row.search_text);
-        let phone = std::mem::take(&mut row.phone_digits);
+        let row = Row::from_user(user, &mut self.names);
+        self.count_attributes(user);
+        let texts = Texts::of(user);
         let slot = match self.slots.get(&user.id) {
             Some(slot) => {
                 let slot = *slot;
@@ -213,18 +232,19 @@ impl Engine {
             }
         };
         self.index.add(slot, &self.rows[slot as usize]);
-        if self.index.text.differs(slot, &text, &phone) {
-            self.index.text.set(slot, &text, &phone);
+        if self.index.text.differs(slot, &texts) {
+            self.index.text.set(slot, &texts);
         }
-        let keys = Keys::of(user);
-        if let Some(old) = self.keys_of.get(&user.id) {
-            if *old == keys {
-                return;
-            }
-            self.identities.remove(user.id, old);
+        let keys = Keys::hashed_of(user);
+        if self.keys_of.len() <= slot as usize {
+            self.keys_of.resize_with(slot as usize + 1, Default::default);
         }
-        self.identities.add(user.id, &keys);
-        self.keys_of.insert(user.id, keys);
+        let old = &self.keys_of[slot as usize];
+        if *old != keys {
+            self.identities.remove_hashed(user.id, old);
+            self.identities.add_hashed(user.id, &keys);
+            self.keys_of[slot as usize] = keys;
+        }
     }
 
     /// Erases a user: out of every bitmap and order; its slot is reused by a later user.
@@ -238,9 +258,9 @@ impl Engine {
                 order.get_mut().touch(slot);
             }
             self.vacant.push(slot);
-        }
-        if let Some(keys) = self.keys_of.remove(&id) {
-            self.identities.remove(id, &keys);
+            if let Some(keys) = self.keys_of.get_mut(slot as usize) {
+                self.identities.remove_hashed(id, &std::mem::take(keys));
+            }
         }
     }
 
@@ -248,7 +268,7 @@ impl Engine {
         let Some(slot) = self.slots.get(&id) else { return };
         let row = &self.rows[*slot as usize];
         for (key, _) in row.attributes.iter() {
-            let name = self.keys.name(*key);
+            let name = self.names.keys.name(*key);
             if let Some(entry) = self.attribute_keys.get_mut(name) {
                 entry.1 -= 1;
                 if entry.1 == 0 {
@@ -277,9 +297,7 @@ impl Engine {
 
     fn compile(&self, filter: &Filter, clock: Clock) -> Compiled {
         let cx = Context {
-            tags: &self.tags,
-            statuses: &self.statuses,
-            keys: &self.keys,
+            names: &self.names,
             segments: &self.segments,
             now: clock.now,
             window_ms: clock.window_ms,
@@ -288,7 +306,7 @@ impl Engine {
     }
 
     fn eval(&self) -> Eval<'_> {
-        Eval { index: &self.index, rows: &self.rows }
+        Eval { index: &self.index, rows: &self.rows, values: &self.names.values }
     }
 
     fn matching(&self, filter: &Filter, clock: Clock) -> RoaringBitmap {
@@ -392,10 +410,12 @@ impl Engine {
     pub fn memory(&self) -> Memory {
         let rows = self.rows.capacity() * std::mem::size_of::<Row>()
             + self.rows.iter().map(Row::heap_bytes).sum::<usize>()
-            + self.slots.capacity() * (std::mem::size_of::<(Id, u32)>() + 1);
+            + self.slots.capacity() * (std::mem::size_of::<(Id, u32)>() + 1)
+            + self.vacant.capacity() * 4
+            + self.names.heap_bytes();
         let orders = self.orders.iter().map(|o| o.read().heap_bytes()).sum::<usize>();
-        let keys_of = self.keys_of.capacity() * (std::mem::size_of::<(Id, Keys)>() + 1)
-            + self.keys_of.values().map(Keys::heap_bytes).sum::<usize>();
+        let keys_of = self.keys_of.capacity() * std::mem::size_of::<Box<[Key]>>()
+            + self.keys_of.iter().map(|keys| keys.len() * std::mem::size_of::<Key>()).sum::<usize>();
         Memory {
             users: self.slots.len(),
             bitmaps: self.index.heap_bytes(),

@@ -1,58 +1,99 @@
-//! The compact in-memory form of one user: only what filtering and sorting need.
+//! The compact in-memory form of one user: only what sorting, exact checks and taking a user out of
+//! its bitmaps need. Texts live in the text index's arena, repeated values as dictionary numbers.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
 
 use crate::domain::text::fold;
 use crate::domain::{Id, Sender};
-use crate::model::{attribute_text, Presence, User};
+use crate::model::{attribute_text, User};
 
-use super::interner::Interner;
+use super::interner::Names;
 
 pub const CONTACT: u8 = 1;
 pub const INTERACTED: u8 = 2;
 pub const LIVE_CHAT: u8 = 4;
 pub const SUBSCRIBER: u8 = 8;
+/// The latest presence signal says online.
+const ONLINE: u8 = 16;
+
+/// A missing time: no parsed timestamp reaches it (chrono's range ends far inside i64).
+const NONE: i64 = i64::MIN;
+
+fn packed(at: Option<i64>) -> i64 {
+    at.unwrap_or(NONE)
+}
+
+fn unpacked(at: i64) -> Option<i64> {
+    (at != NONE).then_some(at)
+}
 
 pub struct Row {
     pub id: Id,
     pub alive: bool,
     pub flags: u8,
-    pub status: u32,
     pub last_message_by: Option<Sender>,
+    pub status: u32,
     pub created_at: i64,
     pub updated_at: i64,
-    pub last_seen_at: Option<i64>,
-    pub last_message_at: Option<i64>,
-    pub bots: [Option<Id>; 4],
-    pub agent: Option<Id>,
-    /// Interned lower-cased tags.
-    pub tags: Box<[u32]>,
-    /// Interned lower-cased keys with lower-cased value texts.
-    pub attributes: Box<[(u32, Box<str>)]>,
-    pub presence: Option<Presence>,
+    last_seen_at: i64,
+    last_message_at: i64,
+    last_order_at: i64,
+    presence_at: i64,
+    /// By platform, the bot's number (0: none).
+    pub bots: [u32; 4],
+    /// The agent's number (0: unassigned).
+    pub agent: u32,
     pub order_count: u32,
-    pub last_order_at: Option<i64>,
+    /// Numbers of the lower-cased tags.
+    pub tags: Box<[u32]>,
+    /// Numbers of the lower-cased keys and of their lower-cased value texts.
+    pub attributes: Box<[(u32, u32)]>,
     /// The folded display name, the key of sorting by name.
     pub name_key: Option<Box<str>>,
-    /// The folded searchable fields, one per line: a term (which never holds whitespace)
-    /// occurs in some field exactly when it occurs in this text.
-    pub search_text: Box<str>,
-    /// Phone digits (prefix then number) and WhatsApp digits, one per line.
-    pub phone_digits: Box<str>,
 }
 
-impl Row {
-    pub fn from_user(user: &User, tags: &mut Interner, statuses: &mut Interner, keys: &mut Interner) -> Row {
+/// The texts of one user that text search reads.
+#[derive(Default)]
+pub struct Texts {
+    /// The folded searchable fields, one per line: a term (which never holds whitespace)
+    /// occurs in some field exactly when it occurs in this text.
+    pub search: String,
+    /// Phone digits (prefix then number) and WhatsApp digits, one per line.
+    pub phone: String,
+}
+
+/// `str::to_lowercase`, without a copy for ASCII text already lower-cased (the common case).
+pub fn lower(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() && !text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.to_lowercase())
+    }
+}
+
+/// `fold`, appended: ASCII text (the common case) is folded in place, without a copy.
+fn push_folded(into: &mut String, text: &str) {
+    if text.is_ascii() {
+        into.extend(text.chars().map(|c| c.to_ascii_lowercase()));
+    } else {
+        into.push_str(&fold(text));
+    }
+}
+
+/// The lower-cased text of an attribute value.
+fn value_text(value: &Value) -> Cow<'_, str> {
+    match value {
+        Value::String(text) => lower(text),
+        other => Cow::Owned(attribute_text(other).to_lowercase()),
+    }
+}
+
+impl Texts {
+    pub fn of(user: &User) -> Texts {
         let profile = &user.profile;
-        let mut flags = 0;
-        for (set, flag) in [
-            (user.is_contact, CONTACT),
-            (user.user_interacted, INTERACTED),
-            (user.is_live_chat_active, LIVE_CHAT),
-            (user.is_subscriber, SUBSCRIBER),
-        ] {
-            if set {
-                flags |= flag;
-            }
-        }
+        let mut search = String::new();
         let searchable = [
             &profile.name,
             &profile.user_provided_name,
@@ -61,35 +102,61 @@ impl Row {
             &profile.telegram_user_name,
             &profile.facebook_profile_id,
         ];
-        let search_text: Vec<String> = searchable.iter().filter_map(|f| f.as_deref()).map(fold).collect();
-        let phone_digits = [
-            profile.phone.as_ref().map(|p| p.digits()),
-            profile.whatsapp_number.as_deref().map(crate::domain::digits_of),
-        ];
+        for (i, field) in searchable.iter().filter_map(|f| f.as_deref()).enumerate() {
+            if i > 0 {
+                search.push('\n');
+            }
+            push_folded(&mut search, field);
+        }
+        let mut phone = profile.phone.as_ref().map(|p| p.digits()).unwrap_or_default();
+        if let Some(whatsapp) = profile.whatsapp_number.as_deref() {
+            if profile.phone.is_some() {
+                phone.push('\n');
+            }
+            phone.push_str(&crate::domain::digits_of(whatsapp));
+        }
+        Texts { search, phone }
+    }
+}
+
+impl Row {
+    pub fn from_user(user: &User, names: &mut Names) -> Row {
+        let profile = &user.profile;
+        let mut flags = 0;
+        for (set, flag) in [
+            (user.is_contact, CONTACT),
+            (user.user_interacted, INTERACTED),
+            (user.is_live_chat_active, LIVE_CHAT),
+            (user.is_subscriber, SUBSCRIBER),
+            (user.presence.is_some_and(|p| p.online), ONLINE),
+        ] {
+            if set {
+                flags |= flag;
+            }
+        }
+        let bots = user.bots.map(|bot| names.people.number(bot));
         Row {
             id: user.id,
             alive: true,
             flags,
-            status: statuses.intern(user.status.as_str()),
+            status: names.statuses.intern(user.status.as_str()),
             last_message_by: user.last_message.as_ref().map(|m| m.by),
             created_at: user.created_at.0,
             updated_at: user.updated_at.0,
-            last_seen_at: user.last_seen_at.map(|t| t.0),
-            last_message_at: user.last_message.as_ref().map(|m| m.at.0),
-            bots: user.bots,
-            agent: user.agent,
-            tags: profile.tags.iter().map(|t| tags.intern(&t.to_lowercase())).collect(),
+            last_seen_at: packed(user.last_seen_at.map(|t| t.0)),
+            last_message_at: packed(user.last_message.as_ref().map(|m| m.at.0)),
+            last_order_at: packed(user.orders.last_at.map(|t| t.0)),
+            presence_at: packed(user.presence.map(|p| p.at.0)),
+            bots,
+            agent: names.people.number(user.agent),
+            order_count: user.orders.count,
+            tags: profile.tags.iter().map(|t| names.tags.intern(&lower(t))).collect(),
             attributes: profile
                 .attributes
                 .iter()
-                .map(|a| (keys.intern(&a.key.to_lowercase()), attribute_text(&a.value).to_lowercase().into()))
+                .map(|a| (names.keys.intern(&lower(&a.key)), names.values.intern(&value_text(&a.value))))
                 .collect(),
-            presence: user.presence,
-            order_count: user.orders.count,
-            last_order_at: user.orders.last_at.map(|t| t.0),
             name_key: user.display_name().map(|n| fold(n).into()),
-            search_text: search_text.join("\n").into(),
-            phone_digits: phone_digits.into_iter().flatten().collect::<Vec<_>>().join("\n").into(),
         }
     }
 
@@ -99,33 +166,48 @@ impl Row {
             id: Id::from_bytes([0; 12]),
             alive: false,
             flags: 0,
-            status: 0,
             last_message_by: None,
+            status: 0,
             created_at: 0,
             updated_at: 0,
-            last_seen_at: None,
-            last_message_at: None,
-            bots: [None; 4],
-            agent: None,
+            last_seen_at: NONE,
+            last_message_at: NONE,
+            last_order_at: NONE,
+            presence_at: NONE,
+            bots: [0; 4],
+            agent: 0,
+            order_count: 0,
             tags: Box::new([]),
             attributes: Box::new([]),
-            presence: None,
-            order_count: 0,
-            last_order_at: None,
             name_key: None,
-            search_text: "".into(),
-            phone_digits: "".into(),
         }
+    }
+
+    pub fn last_seen_at(&self) -> Option<i64> {
+        unpacked(self.last_seen_at)
+    }
+
+    pub fn last_message_at(&self) -> Option<i64> {
+        unpacked(self.last_message_at)
+    }
+
+    pub fn last_order_at(&self) -> Option<i64> {
+        unpacked(self.last_order_at)
+    }
+
+    /// The time of the latest presence signal, whatever it said.
+    pub fn presence_at(&self) -> Option<i64> {
+        unpacked(self.presence_at)
+    }
+
+    /// The time of the latest presence signal when it says online.
+    pub fn online_at(&self) -> Option<i64> {
+        self.presence_at().filter(|_| self.has(ONLINE))
     }
 
     /// Bytes the row holds outside itself (allocator overhead not counted).
     pub fn heap_bytes(&self) -> usize {
-        let attributes = self.attributes.iter().map(|(_, v)| std::mem::size_of::<(u32, Box<str>)>() + v.len());
-        self.tags.len() * 4
-            + attributes.sum::<usize>()
-            + self.name_key.as_ref().map_or(0, |n| n.len())
-            + self.search_text.len()
-            + self.phone_digits.len()
+        self.tags.len() * 4 + self.attributes.len() * 8 + self.name_key.as_ref().map_or(0, |n| n.len())
     }
 
     pub fn has(&self, flag: u8) -> bool {

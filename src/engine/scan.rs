@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::compile::{compile, Compiled, Context};
 use super::identities::{Identities, Keys};
-use super::interner::Interner;
-use super::row::Row;
+use super::interner::Names;
+use super::row::{Row, Texts};
 use super::sort;
 use super::{Clock, Page};
 use crate::domain::Id;
@@ -15,12 +15,11 @@ use crate::query::{Filter, Sort};
 #[derive(Default)]
 pub struct ScanEngine {
     rows: Vec<Row>,
+    texts: Vec<Texts>,
     slots: HashMap<Id, u32>,
     keys_of: HashMap<Id, Keys>,
     identities: Identities,
-    tags: Interner,
-    statuses: Interner,
-    keys: Interner,
+    names: Names,
     /// How many users hold each attribute key (lower-cased), with the key as first seen.
     attribute_keys: BTreeMap<String, (String, usize)>,
     segments: HashMap<Id, Filter>,
@@ -38,19 +37,28 @@ impl ScanEngine {
         self.slots.len()
     }
 
+    pub fn identities(&self) -> &Identities {
+        &self.identities
+    }
+
     /// Adds or replaces a user from its committed document.
     pub fn upsert(&mut self, user: &User) {
         self.forget_attributes(user.id);
-        let row = Row::from_user(user, &mut self.tags, &mut self.statuses, &mut self.keys);
+        let row = Row::from_user(user, &mut self.names);
+        let texts = Texts::of(user);
         for attribute in &user.profile.attributes {
             let entry = self.attribute_keys.entry(attribute.key.to_lowercase()).or_insert((attribute.key.clone(), 0));
             entry.1 += 1;
         }
         match self.slots.get(&user.id) {
-            Some(slot) => self.rows[*slot as usize] = row,
+            Some(slot) => {
+                self.rows[*slot as usize] = row;
+                self.texts[*slot as usize] = texts;
+            }
             None => {
                 self.slots.insert(user.id, self.rows.len() as u32);
                 self.rows.push(row);
+                self.texts.push(texts);
             }
         }
         let keys = Keys::of(user);
@@ -79,7 +87,7 @@ impl ScanEngine {
         let Some(slot) = self.slots.get(&id) else { return };
         let row = &self.rows[*slot as usize];
         for (key, _) in row.attributes.iter() {
-            let name = self.keys.name(*key);
+            let name = self.names.keys.name(*key);
             if let Some(entry) = self.attribute_keys.get_mut(name) {
                 entry.1 -= 1;
                 if entry.1 == 0 {
@@ -104,9 +112,7 @@ impl ScanEngine {
 
     fn compile(&self, filter: &Filter, clock: Clock) -> Compiled {
         let cx = Context {
-            tags: &self.tags,
-            statuses: &self.statuses,
-            keys: &self.keys,
+            names: &self.names,
             segments: &self.segments,
             now: clock.now,
             window_ms: clock.window_ms,
@@ -116,8 +122,10 @@ impl ScanEngine {
 
     fn matching(&self, filter: &Filter, clock: Clock) -> Vec<u32> {
         let compiled = self.compile(filter, clock);
-        let live = self.rows.iter().enumerate().filter(|(_, row)| row.alive);
-        live.filter(|(_, row)| compiled.matches(row)).map(|(slot, _)| slot as u32).collect()
+        let live = self.rows.iter().zip(&self.texts).enumerate().filter(|(_, (row, _))| row.alive);
+        live.filter(|(_, (row, texts))| compiled.matches(row, texts, &self.names.values))
+            .map(|(slot, _)| slot as u32)
+            .collect()
     }
 
     /// One page of matching users in sort order, with the exact total.
@@ -143,11 +151,11 @@ impl ScanEngine {
     }
 
     fn with_segments(&self, slot: u32, clock: Clock) -> (Id, Vec<Id>) {
-        let row = &self.rows[slot as usize];
+        let (row, texts) = (&self.rows[slot as usize], &self.texts[slot as usize]);
         let segments = self
             .segment_order
             .iter()
-            .filter(|id| self.compile(&Filter::Segment(**id), clock).matches(row))
+            .filter(|id| self.compile(&Filter::Segment(**id), clock).matches(row, texts, &self.names.values))
             .copied()
             .collect();
         (row.id, segments)

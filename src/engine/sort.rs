@@ -20,10 +20,10 @@ fn compare_present<T: Ord>(a: Option<T>, b: Option<T>, order: Order) -> Ordering
 /// Compares the sort values alone (no tie-break on _id).
 pub fn compare_key(a: &Row, b: &Row, sort: Sort) -> Ordering {
     match sort.by {
-        SortKey::LastSeenAt => compare_present(a.last_seen_at, b.last_seen_at, sort.order),
+        SortKey::LastSeenAt => compare_present(a.last_seen_at(), b.last_seen_at(), sort.order),
         SortKey::CreatedAt => compare_present(Some(a.created_at), Some(b.created_at), sort.order),
         SortKey::UpdatedAt => compare_present(Some(a.updated_at), Some(b.updated_at), sort.order),
-        SortKey::LastMessageAt => compare_present(a.last_message_at, b.last_message_at, sort.order),
+        SortKey::LastMessageAt => compare_present(a.last_message_at(), b.last_message_at(), sort.order),
         SortKey::Name => compare_present(a.name_key.as_deref(), b.name_key.as_deref(), sort.order),
     }
 }
@@ -31,9 +31,9 @@ pub fn compare_key(a: &Row, b: &Row, sort: Sort) -> Ordering {
 /// Whether the user holds a value for this sort key.
 pub fn has_key(row: &Row, by: SortKey) -> bool {
     match by {
-        SortKey::LastSeenAt => row.last_seen_at.is_some(),
+        SortKey::LastSeenAt => row.last_seen_at().is_some(),
         SortKey::CreatedAt | SortKey::UpdatedAt => true,
-        SortKey::LastMessageAt => row.last_message_at.is_some(),
+        SortKey::LastMessageAt => row.last_message_at().is_some(),
         SortKey::Name => row.name_key.is_some(),
     }
 }

@@ -196,6 +196,50 @@ fn random_sort(rng: &mut StdRng) -> Sort {
     Sort { by, order: pick(rng, &[Order::Asc, Order::Desc]) }
 }
 
+/// The identity lookups of the engine and of the scan give the same users, in the same order.
+fn same_identities(index: &Engine, scan: &ScanEngine, context: &str) {
+    let (a, b) = (index.identities(), scan.identities());
+    for email in EMAILS {
+        assert_eq!(a.by_email(email), b.by_email(email), "{context}: email {email}");
+    }
+    for digits in ["27825551234", "1825551234", "5551234", "272788", "27825559999", "4412345"] {
+        assert_eq!(a.by_phone(digits), b.by_phone(digits), "{context}: phone {digits}");
+        assert_eq!(a.by_whatsapp(digits), b.by_whatsapp(digits), "{context}: whatsapp {digits}");
+    }
+    for (platform, external) in [
+        (Platform::Telegram, "jo_bot"),
+        (Platform::Telegram, "annaTG"),
+        (Platform::Facebook, "fb.zola"),
+        (Platform::Facebook, "100200"),
+        (Platform::Whatsapp, "+27 82 555 9999"),
+    ] {
+        assert_eq!(a.by_visitor(platform, external), b.by_visitor(platform, external), "{context}: {external}");
+    }
+}
+
+/// Answers the same random queries from `index` and the scan.
+fn same_answers(rng: &mut StdRng, index: &Engine, scan: &ScanEngine, pool: usize, context: &str) {
+    for _ in 0..2 {
+        let filter = random_filter(rng, 3, true);
+        let clock = Clock { now: Timestamp(NOW - rng.gen_range(0..3) * 100_000), window_ms: 120_000 };
+        let sort = random_sort(rng);
+        let (page, limit) = (rng.gen_range(1..5), rng.gen_range(1..8));
+        force_walk(Some(rng.gen()));
+        let expected = scan.search(&filter, sort, page, limit, clock);
+        let found = index.search(&filter, sort, page, limit, clock);
+        let context = || format!("{context}: {filter:?} {sort:?} page {page} limit {limit}");
+        assert_eq!(found.total, expected.total, "{}", context());
+        assert_eq!(found.users, expected.users, "{}", context());
+        assert_eq!(index.count(&filter, clock), expected.total, "{}", context());
+        if rng.gen_bool(0.3) {
+            force_walk(Some(rng.gen()));
+            assert_eq!(index.all_sorted(&filter, sort, clock), scan.all_sorted(&filter, sort, clock), "{}", context());
+        }
+        let someone = user_id(rng.gen_range(0..pool));
+        assert_eq!(index.segments_of(someone, clock), scan.segments_of(someone, clock), "{}", context());
+    }
+}
+
 fn check(seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut index = Engine::new();
@@ -203,44 +247,67 @@ fn check(seed: u64) {
     let pool = rng.gen_range(3..40);
     let segments: Vec<(Id, Filter)> = (0..3).map(|n| (segment(n), random_filter(&mut rng, 2, false))).collect();
     index.set_segments(segments.clone());
-    scan.set_segments(segments);
+    scan.set_segments(segments.clone());
+    // The documents as the store holds them, for building an engine in bulk.
+    let mut stored: std::collections::BTreeMap<usize, User> = std::collections::BTreeMap::new();
     for step in 0..rng.gen_range(10..80) {
         let who = rng.gen_range(0..pool);
         if rng.gen_bool(0.2) {
             index.remove(user_id(who));
             scan.remove(user_id(who));
+            stored.remove(&who);
         } else {
             let user = random_user(&mut rng, who);
             index.upsert(&user);
             scan.upsert(&user);
+            stored.insert(who, user);
         }
         assert_eq!(index.len(), scan.len());
         assert_eq!(index.attribute_keys(), scan.attribute_keys());
-        for _ in 0..2 {
-            let filter = random_filter(&mut rng, 3, true);
-            let clock = Clock { now: Timestamp(NOW - rng.gen_range(0..3) * 100_000), window_ms: 120_000 };
-            let sort = random_sort(&mut rng);
-            let (page, limit) = (rng.gen_range(1..5), rng.gen_range(1..8));
-            force_walk(Some(rng.gen()));
-            let expected = scan.search(&filter, sort, page, limit, clock);
-            let found = index.search(&filter, sort, page, limit, clock);
-            let context = || format!("seed {seed} step {step}: {filter:?} {sort:?} page {page} limit {limit}");
-            assert_eq!(found.total, expected.total, "{}", context());
-            assert_eq!(found.users, expected.users, "{}", context());
-            assert_eq!(index.count(&filter, clock), expected.total, "{}", context());
-            if rng.gen_bool(0.3) {
-                force_walk(Some(rng.gen()));
-                assert_eq!(
-                    index.all_sorted(&filter, sort, clock),
-                    scan.all_sorted(&filter, sort, clock),
-                    "{}",
-                    context()
-                );
-            }
-            let someone = user_id(rng.gen_range(0..pool));
-            assert_eq!(index.segments_of(someone, clock), scan.segments_of(someone, clock), "{}", context());
+        same_answers(&mut rng, &index, &scan, pool, &format!("seed {seed} step {step}"));
+    }
+    same_identities(&index, &scan, &format!("seed {seed}"));
+    // A cold start: the same users built in bulk (in the store's order, or shuffled, some fed
+    // twice), then written to as before.
+    let mut users: Vec<User> = stored.values().cloned().collect();
+    if rng.gen_bool(0.5) {
+        users.shuffle(&mut rng);
+    }
+    if let Some(again) = users.first().cloned().filter(|_| rng.gen_bool(0.3)) {
+        users.push(again);
+    }
+    // Identity lists keep the order users were added in: the scan is rebuilt in the bulk's order.
+    let mut scan = ScanEngine::new();
+    scan.set_segments(segments.clone());
+    users.iter().for_each(|u| scan.upsert(u));
+    let mut bulk = Engine::build(users);
+    bulk.set_segments(segments);
+    assert_eq!(bulk.len(), scan.len());
+    assert_eq!(bulk.attribute_keys(), scan.attribute_keys());
+    same_identities(&bulk, &scan, &format!("seed {seed} bulk"));
+    for _ in 0..3 {
+        let filter = random_filter(&mut rng, 3, true);
+        let clock = Clock { now: Timestamp(NOW), window_ms: 120_000 };
+        let sort = random_sort(&mut rng);
+        let (found, expected) = (bulk.search(&filter, sort, 1, 10, clock), index.search(&filter, sort, 1, 10, clock));
+        let context = || format!("seed {seed} bulk against incremental: {filter:?} {sort:?}");
+        assert_eq!(found.total, expected.total, "{}", context());
+        assert_eq!(found.users, expected.users, "{}", context());
+    }
+    for step in 0..rng.gen_range(1..20) {
+        same_answers(&mut rng, &bulk, &scan, pool, &format!("seed {seed} bulk step {step}"));
+        let who = rng.gen_range(0..pool);
+        if rng.gen_bool(0.2) {
+            bulk.remove(user_id(who));
+            scan.remove(user_id(who));
+        } else {
+            let user = random_user(&mut rng, who);
+            bulk.upsert(&user);
+            scan.upsert(&user);
         }
     }
+    same_answers(&mut rng, &bulk, &scan, pool, &format!("seed {seed} bulk end"));
+    same_identities(&bulk, &scan, &format!("seed {seed} bulk end"));
     force_walk(None);
 }
 

@@ -1,37 +1,20 @@
 //! Text search: the folded searchable text and phone digits of every user in one arena, and a
 //! trigram index over both that narrows the candidates a search then verifies against the text.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 use roaring::RoaringBitmap;
 
+use super::interner::FastMap;
+use super::row::Texts;
 use crate::query::TextSearch;
 
 /// Trigrams of phone digits live in the same map as text trigrams, told apart by this bit.
 const PHONE: u32 = 1 << 24;
 
-/// A multiplicative hasher for the u32 trigram keys: SipHash would dominate index building.
-#[derive(Default)]
-pub struct TrigramHasher(u64);
+/// Users per step of the bulk build: one roaring container's worth, so each step's postings of a
+/// trigram append whole containers (tests take small steps to cross many).
+const BUILD_STEP: usize = if cfg!(test) { 4 } else { 1 << 16 };
 
-impl Hasher for TrigramHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.0 = (u64::from(n) ^ 0x9e37_79b9_7f4a_7c15).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-type Trigrams = HashMap<u32, RoaringBitmap, BuildHasherDefault<TrigramHasher>>;
+type Trigrams = FastMap<u32, RoaringBitmap>;
 
 /// Where one user's texts sit in the arena: the searchable text, then the phone digits.
 #[derive(Clone, Copy, Default)]
@@ -48,6 +31,8 @@ pub struct TextIndex {
     /// Arena bytes no span points at any more (replaced or removed texts).
     garbage: usize,
     trigrams: Trigrams,
+    /// Slots below this have their trigrams in `trigrams` (the bulk build indexes in steps).
+    indexed: usize,
 }
 
 /// The distinct trigrams of a text, skipping those across line breaks (a term never holds one).
@@ -86,26 +71,118 @@ impl TextIndex {
 
     fn user_trigrams(&self, slot: u32) -> Vec<u32> {
         let mut grams = Vec::new();
-        trigrams_of(self.text(slot), 0, &mut grams);
-        trigrams_of(self.phone(slot), PHONE, &mut grams);
-        grams.sort_unstable();
-        grams.dedup();
+        self.user_trigrams_into(slot, &mut grams);
         grams
     }
 
+    fn user_trigrams_into(&self, slot: u32, grams: &mut Vec<u32>) {
+        grams.clear();
+        trigrams_of(self.text(slot), 0, grams);
+        trigrams_of(self.phone(slot), PHONE, grams);
+        grams.sort_unstable();
+        grams.dedup();
+    }
+
     /// Whether these texts differ from the user's current ones.
-    pub fn differs(&self, slot: u32, text: &str, phone: &str) -> bool {
+    pub fn differs(&self, slot: u32, texts: &Texts) -> bool {
         if self.spans.len() <= slot as usize {
             return true;
         }
-        self.text(slot) != text.as_bytes() || self.phone(slot) != phone.as_bytes()
+        self.text(slot) != texts.search.as_bytes() || self.phone(slot) != texts.phone.as_bytes()
+    }
+
+    /// Appends the texts of the next slot without indexing them: `index_pushed` does, in bulk.
+    pub fn push(&mut self, texts: &Texts) {
+        let start = self.arena.len() as u32;
+        self.arena.extend_from_slice(texts.search.as_bytes());
+        self.arena.extend_from_slice(texts.phone.as_bytes());
+        let (text_len, phone_len) = (texts.search.len() as u32, texts.phone.len() as u32);
+        self.spans.push(Span { start, text_len, phone_len });
+        if self.spans.len() - self.indexed >= BUILD_STEP {
+            self.index_pushed(false);
+        }
+    }
+
+    /// Indexes what `push` left and gives back spare capacity: the bulk build is done.
+    pub fn finish_bulk(&mut self) {
+        self.index_pushed(true);
+        self.arena.shrink_to_fit();
+        self.spans.shrink_to_fit();
+    }
+
+    /// Indexes the trigrams of every pushed slot not indexed yet, whole steps only unless `all`.
+    ///
+    /// Appending each user's trigrams to their bitmaps one by one jumps between tens of thousands
+    /// of bitmaps (a cache miss or three per trigram): instead a step's (trigram, slot) pairs are
+    /// grouped by trigram with a counting sort, and each trigram's slots appended as one run.
+    fn index_pushed(&mut self, all: bool) {
+        let mut numbers: FastMap<u32, u32> = FastMap::default();
+        let mut grams: Vec<u32> = Vec::new();
+        let mut bitmaps: Vec<RoaringBitmap> = Vec::new();
+        for (gram, bitmap) in self.trigrams.drain() {
+            numbers.insert(gram, grams.len() as u32);
+            grams.push(gram);
+            bitmaps.push(bitmap);
+        }
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        let mut counts: Vec<u32> = Vec::new();
+        let mut runs: Vec<u32> = Vec::new();
+        let mut user = Vec::new();
+        while self.indexed < self.spans.len() {
+            let end = (self.indexed / BUILD_STEP + 1) * BUILD_STEP;
+            if end > self.spans.len() && !all {
+                break;
+            }
+            let end = end.min(self.spans.len());
+            pairs.clear();
+            for slot in self.indexed as u32..end as u32 {
+                self.user_trigrams_into(slot, &mut user);
+                for gram in &user {
+                    let number = *numbers.entry(*gram).or_insert_with(|| {
+                        grams.push(*gram);
+                        bitmaps.push(RoaringBitmap::new());
+                        (grams.len() - 1) as u32
+                    });
+                    pairs.push((number, slot));
+                }
+            }
+            counts.clear();
+            counts.resize(grams.len() + 1, 0);
+            for (number, _) in &pairs {
+                counts[*number as usize + 1] += 1;
+            }
+            for i in 1..counts.len() {
+                counts[i] += counts[i - 1];
+            }
+            runs.clear();
+            runs.resize(pairs.len(), 0);
+            let mut next = counts.clone();
+            for (number, slot) in &pairs {
+                runs[next[*number as usize] as usize] = *slot;
+                next[*number as usize] += 1;
+            }
+            for (number, bitmap) in bitmaps.iter_mut().enumerate() {
+                let run = &runs[counts[number] as usize..counts[number + 1] as usize];
+                if !run.is_empty() {
+                    // Slots of a step are above every slot already in the bitmap, and in order.
+                    let _ = bitmap.append(run.iter().copied());
+                }
+            }
+            self.indexed = end;
+        }
+        self.trigrams = grams.into_iter().zip(bitmaps).collect();
     }
 
     /// Sets a user's texts, replacing what it had.
-    pub fn set(&mut self, slot: u32, text: &str, phone: &str) {
+    pub fn set(&mut self, slot: u32, texts: &Texts) {
+        let (text, phone) = (texts.search.as_str(), texts.phone.as_str());
         self.remove(slot);
         if self.spans.len() <= slot as usize {
+            let complete = self.indexed == self.spans.len();
             self.spans.resize(slot as usize + 1, Span::default());
+            if complete {
+                self.indexed = self.spans.len();
+            }
         }
         if self.garbage > (1 << 20) && self.garbage > self.arena.len() / 2 {
             self.compact();
@@ -115,11 +192,8 @@ impl TextIndex {
         self.arena.extend_from_slice(phone.as_bytes());
         self.spans[slot as usize] = Span { start, text_len: text.len() as u32, phone_len: phone.len() as u32 };
         for gram in self.user_trigrams(slot) {
-            let bitmap = self.trigrams.entry(gram).or_default();
-            // Appending is the common case (new users take the highest slot) and much cheaper.
-            if !bitmap.push(slot) {
-                bitmap.insert(slot);
-            }
+            // Not `push`: see `Put` in `index`.
+            self.trigrams.entry(gram).or_default().insert(slot);
         }
     }
 

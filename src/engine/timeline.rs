@@ -20,10 +20,8 @@ pub struct Timeline {
 
 impl Timeline {
     pub fn add(&mut self, slot: u32, at: i64) {
-        let bitmap = self.days.entry(day(at)).or_default();
-        if !bitmap.push(slot) {
-            bitmap.insert(slot);
-        }
+        // Not `push`: see `Put` in `index`.
+        self.days.entry(day(at)).or_default().insert(slot);
     }
 
     pub fn remove(&mut self, slot: u32, at: i64) {

@@ -269,7 +269,7 @@ async fn ingest_once(
         let target = {
             let engine = workspace.engine.read();
             let catalog = workspace.catalog.read();
-            resolve(&event, &engine, &catalog, &users, &created_visitors)
+            resolve(event, &engine, &catalog, &users, &created_visitors)
         };
         let id = match target {
             Ok(Some(id)) => id,
@@ -302,8 +302,8 @@ async fn ingest_once(
             applied_ids.push(event_id.clone());
         }
         let Some(user) = users.get_mut(&id) else { continue };
-        apply(user, &event);
-        triggers.extend(trigger(id, &event));
+        apply(user, event);
+        triggers.extend(trigger(id, event));
         user.updated_at = received.max(user.updated_at);
         applied += 1;
         if !touched.contains(&id) {
@@ -313,7 +313,8 @@ async fn ingest_once(
     let deliveries = workspace.deliveries(&triggers, |id| users.get(&id));
     let upsert: Vec<User> = touched.iter().filter_map(|id| users.remove(id)).collect();
     let expected = expected(&versions, &upsert);
-    commit(app, workspace, Commit { upsert, event_ids: applied_ids, deliveries, expected, ..Commit::default() }).await?;
+    commit(app, workspace, Commit { upsert, event_ids: applied_ids, deliveries, expected, ..Commit::default() })
+        .await?;
     Ok(json!({"applied": applied, "duplicates": duplicates, "users": concerned, "rejected": rejected}))
 }
 

@@ -127,7 +127,13 @@ async fn apply(app: &App, workspace: &Workspace, changes: &[Change]) -> anyhow::
     refresh_users(app, workspace, &users).await?;
     workspace.set_feed_seq(last.seq);
     if !users.is_empty() || catalog {
-        tracing::debug!(workspace = workspace.id, users = users.len(), catalog, seq = last.seq, "applied changes of other nodes");
+        tracing::debug!(
+            workspace = workspace.id,
+            users = users.len(),
+            catalog,
+            seq = last.seq,
+            "applied changes of other nodes"
+        );
     }
     Ok(())
 }

@@ -121,7 +121,7 @@ async fn import_once(
     for (i, row) in parsed.iter().enumerate() {
         let outcome = row.as_ref().map_err(Clone::clone).and_then(|input| {
             let engine = workspace.engine.read();
-            apply_row(&input, i, &mut batch, &mut existing, engine.identities(), &workspace.catalog.read(), at)
+            apply_row(input, i, &mut batch, &mut existing, engine.identities(), &workspace.catalog.read(), at)
         });
         match outcome {
             Ok((id, created)) => {

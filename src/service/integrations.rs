@@ -33,7 +33,9 @@ fn parse(body: &Value) -> Result<AttributeUpdate> {
         problems.add("attributes", "is required");
     }
     match (search, attributes, problems.is_empty()) {
-        (Some(search), Some(attributes), true) => Ok(AttributeUpdate { search, attributes, bot, platform: platform.value() }),
+        (Some(search), Some(attributes), true) => {
+            Ok(AttributeUpdate { search, attributes, bot, platform: platform.value() })
+        }
         _ => Err(Error::BadRequest(problems)),
     }
 }
@@ -93,7 +95,8 @@ pub async fn update_user_attributes(app: &App, workspace: &Workspace, body: &Val
     retrying(|| async move {
         let ids = candidates(workspace, &update.search);
         let found = app.store.users_versioned(workspace.id, &ids).await?;
-        let Some((mut user, version)) = found.into_iter().find(|(u, _)| in_scope(u, update.bot, update.platform)) else {
+        let Some((mut user, version)) = found.into_iter().find(|(u, _)| in_scope(u, update.bot, update.platform))
+        else {
             return Err(Error::NotFound(format!("no user matches {:?}", update.search)));
         };
         let before = user.profile.attributes.clone();

@@ -108,7 +108,7 @@ pub async fn commit(app: &App, workspace: &Workspace, commit: Commit) -> Result<
 }
 
 /// How many times a write is computed before a conflict is answered as an error.
-pub const MAX_ATTEMPTS: u32 = 10;
+pub const MAX_ATTEMPTS: u32 = 50;
 
 /// Whether an error is a store `Conflict`.
 pub fn is_conflict(error: &Error) -> bool {
@@ -126,7 +126,8 @@ where
     loop {
         match attempt().await {
             Err(error) if tries < MAX_ATTEMPTS && is_conflict(&error) => {
-                let pause = rand::random::<u64>() % (2 * tries as u64 + 1);
+                // A random pause, growing to at most 20 ms, so two nodes do not collide in step.
+                let pause = rand::random::<u64>() % (1u64 << tries.min(4)).clamp(2, 20);
                 tokio::time::sleep(Duration::from_millis(pause)).await;
                 tries += 1;
             }
@@ -144,7 +145,10 @@ pub struct Loaded {
 
 /// What a commit of these users expects: the version each was read at, or 0 for users created
 /// since (they must not exist yet).
-pub fn expected<'u>(versions: &HashMap<Id, Version>, users: impl IntoIterator<Item = &'u User>) -> HashMap<Id, Version> {
+pub fn expected<'u>(
+    versions: &HashMap<Id, Version>,
+    users: impl IntoIterator<Item = &'u User>,
+) -> HashMap<Id, Version> {
     users.into_iter().map(|u| (u.id, versions.get(&u.id).copied().unwrap_or(0))).collect()
 }
 

@@ -27,7 +27,8 @@ pub fn parse(workspace: &Workspace, body: &Value) -> Result<Query> {
 /// Evaluates a query in the engine, then fetches only the page's documents from the store.
 pub async fn query(app: &App, workspace: &Workspace, query: &Query) -> Result<QueryAnswer> {
     let clock = workspace.clock();
-    let Page { total, users } = workspace.engine.read().search(&query.filter, query.sort, query.page, query.limit, clock);
+    let Page { total, users } =
+        workspace.engine.read().search(&query.filter, query.sort, query.page, query.limit, clock);
     let ids: Vec<Id> = users.iter().map(|(id, _)| *id).collect();
     let mut docs = load_users(&*app.store, workspace, &ids).await?;
     let rendered = users

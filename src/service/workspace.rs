@@ -6,7 +6,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use crate::domain::{Id, Platform, Timestamp, WorkspaceId};
-use crate::engine::{Clock, Engine};
+use crate::engine::{BackgroundBuilder, Clock, Engine};
 use crate::query::SegmentDefinition;
 use crate::store::{Agent, Bot, SegmentRecord, Store, Subscription};
 
@@ -31,7 +31,9 @@ impl Catalog {
         for record in store.segments(id).await? {
             match SegmentDefinition::parse(&record.definition, &|bot| catalog.bot_platform(bot)) {
                 Ok(definition) => catalog.segments.push((record, definition)),
-                Err(problems) => tracing::error!(workspace = id, segment = %record.id, ?problems, "stored segment no longer parses"),
+                Err(problems) => {
+                    tracing::error!(workspace = id, segment = %record.id, ?problems, "stored segment no longer parses")
+                }
             }
         }
         Ok(catalog)
@@ -44,6 +46,13 @@ impl Catalog {
     pub fn agent(&self, id: Id) -> Option<&Agent> {
         self.agents.iter().find(|a| a.id == id)
     }
+}
+
+/// Builds the engine of every user of the workspace in bulk, while the store reads the next batch.
+async fn build_engine(store: &dyn Store, id: WorkspaceId) -> anyhow::Result<Engine> {
+    let mut builder = BackgroundBuilder::start()?;
+    store.scan_users(id, &mut |users| builder.add(users)).await?;
+    Ok(tokio::task::spawn_blocking(move || builder.finish()).await?)
 }
 
 pub struct Workspace {
@@ -65,8 +74,7 @@ impl Workspace {
         // it are applied again by the follower, which is harmless).
         let feed_seq = store.latest_change_seq(id).await?;
         let catalog = Catalog::load(store, id).await?;
-        let mut engine = Engine::new();
-        store.scan_users(id, &mut |users| users.iter().for_each(|u| engine.upsert(u))).await?;
+        let engine = build_engine(store, id).await?;
         let workspace = Workspace {
             id,
             engine: RwLock::new(engine),
@@ -86,8 +94,7 @@ impl Workspace {
     pub async fn reload(&self, store: &dyn Store) -> anyhow::Result<()> {
         let feed_seq = store.latest_change_seq(self.id).await?;
         let catalog = Catalog::load(store, self.id).await?;
-        let mut engine = Engine::new();
-        store.scan_users(self.id, &mut |users| users.iter().for_each(|u| engine.upsert(u))).await?;
+        let engine = build_engine(store, self.id).await?;
         *self.catalog.write() = catalog;
         *self.engine.write() = engine;
         self.refresh_segments();

@@ -193,9 +193,14 @@ pub struct Delivery {
 pub enum Attempt {
     Delivered,
     /// Try again at this time.
-    Retry { at: Timestamp, error: String },
+    Retry {
+        at: Timestamp,
+        error: String,
+    },
     /// Given up.
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
 }
 
 /// Everything one write changes, committed in one transaction.
@@ -288,9 +293,15 @@ pub trait Store: Send + Sync + 'static {
     /// a user's later delivery waits for the earlier one. A store shared by several nodes claims
     /// the rows it answers for a while (a lease), so that each is sent by one node only.
     async fn due_deliveries(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<Delivery>>;
-    async fn record_attempt(&self, workspace: WorkspaceId, id: Id, at: Timestamp, attempt: &Attempt) -> StoreResult<()>;
+    async fn record_attempt(&self, workspace: WorkspaceId, id: Id, at: Timestamp, attempt: &Attempt)
+        -> StoreResult<()>;
     /// The latest deliveries of a workspace, newest first.
-    async fn deliveries(&self, workspace: WorkspaceId, status: Option<DeliveryStatus>, limit: usize) -> StoreResult<Vec<Delivery>>;
+    async fn deliveries(
+        &self,
+        workspace: WorkspaceId,
+        status: Option<DeliveryStatus>,
+        limit: usize,
+    ) -> StoreResult<Vec<Delivery>>;
     /// Makes a delivery pending and due now; false when there is none.
     async fn redeliver(&self, workspace: WorkspaceId, id: Id) -> StoreResult<bool>;
 }

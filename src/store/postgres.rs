@@ -78,8 +78,11 @@ impl PostgresStore {
         let current: i64 = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[]).await?.get(0);
         for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
             tx.batch_execute(sql).await.with_context(|| format!("migration {version}"))?;
-            tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", &[version, &Timestamp::now().0])
-                .await?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                &[version, &Timestamp::now().0],
+            )
+            .await?;
             tracing::info!(version, "applied store migration");
         }
         tx.commit().await?;
@@ -131,7 +134,9 @@ async fn listen(config: tokio_postgres::Config, signal: std::sync::Weak<Notify>)
                 }
                 drop(client);
             }
-            Err(error) => tracing::warn!(%error, "could not open the change feed's LISTEN connection; polling meanwhile"),
+            Err(error) => {
+                tracing::warn!(%error, "could not open the change feed's LISTEN connection; polling meanwhile")
+            }
         }
         if signal.strong_count() == 0 {
             return;
@@ -220,7 +225,8 @@ fn subscription_from_row(row: &Row) -> anyhow::Result<Subscription> {
     })
 }
 
-const DELIVERY_COLUMNS: &str = "d.workspace_id, d.id, d.subscription_id, d.user_id, d.event, d.event_id, d.body, d.status,
+const DELIVERY_COLUMNS: &str =
+    "d.workspace_id, d.id, d.subscription_id, d.user_id, d.event, d.event_id, d.body, d.status,
     d.attempts, d.next_attempt_at, d.last_attempt_at, d.last_error, d.created_at, d.delivered_at, s.url, s.secret
     FROM webhook_deliveries d LEFT JOIN webhook_subscriptions s
     ON s.workspace_id = d.workspace_id AND s.id = d.subscription_id";
@@ -530,7 +536,8 @@ impl Store for PostgresStore {
             let rows = tx.query(&statement, &[&workspace, &update.0, &update.1, &update.2]).await.map_err(conflict)?;
             if rows.len() != update.0.len() {
                 let written: HashSet<Vec<u8>> = rows.iter().map(|r| r.get(0)).collect();
-                let users = update.0.iter().filter(|id| !written.contains(*id)).filter_map(|id| id_from_bytes(id)).collect();
+                let users =
+                    update.0.iter().filter(|id| !written.contains(*id)).filter_map(|id| id_from_bytes(id)).collect();
                 return Err(Conflict { users }.into());
             }
         }
@@ -544,7 +551,8 @@ impl Store for PostgresStore {
             let rows = tx.query(&statement, &[&workspace, &create.0, &create.1]).await.map_err(conflict)?;
             if rows.len() != create.0.len() {
                 let written: HashSet<Vec<u8>> = rows.iter().map(|r| r.get(0)).collect();
-                let users = create.0.iter().filter(|id| !written.contains(*id)).filter_map(|id| id_from_bytes(id)).collect();
+                let users =
+                    create.0.iter().filter(|id| !written.contains(*id)).filter_map(|id| id_from_bytes(id)).collect();
                 return Err(Conflict { users }.into());
             }
         }
@@ -572,7 +580,8 @@ impl Store for PostgresStore {
             .map_err(conflict)?;
         }
         if !commit.deliveries.is_empty() {
-            let column = |f: &dyn Fn(&super::NewDelivery) -> String| commit.deliveries.iter().map(f).collect::<Vec<_>>();
+            let column =
+                |f: &dyn Fn(&super::NewDelivery) -> String| commit.deliveries.iter().map(f).collect::<Vec<_>>();
             let ids = column(&|d| d.id.to_string());
             let subscriptions = column(&|d| d.subscription.to_string());
             let users = column(&|d| d.user.to_string());
@@ -682,7 +691,9 @@ impl Store for PostgresStore {
         if added > 0 {
             record_changes(&tx, workspace, ChangeKind::Catalog, &[Some(sub.id.to_string())], &self.origin).await?;
         }
-        let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} WHERE workspace_id = $1 AND url = $2 AND event = $3 AND bot_id = $4");
+        let sql = format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} WHERE workspace_id = $1 AND url = $2 AND event = $3 AND bot_id = $4"
+        );
         let row = tx.query_one(&sql, &[&workspace, &sub.url, &sub.event, &bot]).await?;
         tx.commit().await?;
         subscription_from_row(&row)
@@ -707,7 +718,8 @@ impl Store for PostgresStore {
 
     async fn subscriptions(&self, workspace: WorkspaceId) -> StoreResult<Vec<Subscription>> {
         let client = self.client().await?;
-        let sql = format!("SELECT {SUBSCRIPTION_COLUMNS} WHERE workspace_id = $1 ORDER BY created_at, id COLLATE \"C\"");
+        let sql =
+            format!("SELECT {SUBSCRIPTION_COLUMNS} WHERE workspace_id = $1 ORDER BY created_at, id COLLATE \"C\"");
         let rows = client.query(&sql, &[&workspace]).await?;
         rows.iter().map(subscription_from_row).collect()
     }
@@ -743,7 +755,9 @@ impl Store for PostgresStore {
             )
             .await?;
         let read = client
-            .prepare_cached(&format!("SELECT {DELIVERY_COLUMNS} WHERE d.workspace_id = $1 AND d.id = ANY($2::text[]) ORDER BY d.seq"))
+            .prepare_cached(&format!(
+                "SELECT {DELIVERY_COLUMNS} WHERE d.workspace_id = $1 AND d.id = ANY($2::text[]) ORDER BY d.seq"
+            ))
             .await?;
         let mut due = Vec::new();
         for workspace in workspaces {
@@ -767,7 +781,13 @@ impl Store for PostgresStore {
         Ok(due)
     }
 
-    async fn record_attempt(&self, workspace: WorkspaceId, id: Id, at: Timestamp, attempt: &Attempt) -> StoreResult<()> {
+    async fn record_attempt(
+        &self,
+        workspace: WorkspaceId,
+        id: Id,
+        at: Timestamp,
+        attempt: &Attempt,
+    ) -> StoreResult<()> {
         let (status, next, error, delivered) = match attempt {
             Attempt::Delivered => ("delivered", None, None, Some(at.0)),
             Attempt::Retry { at: next, error } => ("pending", Some(next.0), Some(error.clone()), None),
@@ -785,7 +805,12 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn deliveries(&self, workspace: WorkspaceId, status: Option<DeliveryStatus>, limit: usize) -> StoreResult<Vec<Delivery>> {
+    async fn deliveries(
+        &self,
+        workspace: WorkspaceId,
+        status: Option<DeliveryStatus>,
+        limit: usize,
+    ) -> StoreResult<Vec<Delivery>> {
         let client = self.client().await?;
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS} WHERE d.workspace_id = $1 AND ($2::text IS NULL OR d.status = $2) ORDER BY d.seq DESC LIMIT $3"

@@ -46,12 +46,17 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
-    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")?;
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let current: i64 = tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
         tx.execute_batch(sql).with_context(|| format!("migration {version}"))?;
-        tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)", params![version, Timestamp::now().0])?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            params![version, Timestamp::now().0],
+        )?;
         tracing::info!(version, "applied store migration");
     }
     tx.commit()?;
@@ -115,7 +120,11 @@ impl SqliteStore {
         let mut writer = open_connection(path).with_context(|| format!("opening {}", path.display()))?;
         migrate(&mut writer)?;
         Ok(SqliteStore {
-            inner: Arc::new(Inner { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) }),
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+            }),
             origin: new_origin(),
         })
     }
@@ -321,11 +330,16 @@ impl Store for SqliteStore {
             let mut stmt = conn.prepare(
                 "SELECT id, definition, created_at FROM segments WHERE workspace_id = ?1 ORDER BY created_at, id",
             )?;
-            let rows = stmt.query_map([workspace], |r| Ok((parse_id(r.get(0)?)?, r.get::<_, String>(1)?, r.get(2)?)))?;
+            let rows =
+                stmt.query_map([workspace], |r| Ok((parse_id(r.get(0)?)?, r.get::<_, String>(1)?, r.get(2)?)))?;
             let mut segments = Vec::new();
             for row in rows {
                 let (id, definition, created_at) = row?;
-                segments.push(SegmentRecord { id, definition: serde_json::from_str(&definition)?, created_at: Timestamp(created_at) });
+                segments.push(SegmentRecord {
+                    id,
+                    definition: serde_json::from_str(&definition)?,
+                    created_at: Timestamp(created_at),
+                });
             }
             Ok(segments)
         })
@@ -336,8 +350,10 @@ impl Store for SqliteStore {
         let origin = self.origin.clone();
         self.write(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let deleted =
-                tx.execute("DELETE FROM segments WHERE workspace_id = ?1 AND id = ?2", params![workspace, id.to_string()])?;
+            let deleted = tx.execute(
+                "DELETE FROM segments WHERE workspace_id = ?1 AND id = ?2",
+                params![workspace, id.to_string()],
+            )?;
             if deleted > 0 {
                 record_changes(&tx, workspace, ChangeKind::Catalog, &[Some(id.to_string())], &origin)?;
             }
@@ -425,7 +441,9 @@ impl Store for SqliteStore {
             let mut seen = Vec::new();
             for chunk in event_ids.chunks(500) {
                 let marks = vec!["?"; chunk.len()].join(",");
-                let sql = format!("SELECT event_id FROM event_ids WHERE workspace_id = {workspace} AND event_id IN ({marks})");
+                let sql = format!(
+                    "SELECT event_id FROM event_ids WHERE workspace_id = {workspace} AND event_id IN ({marks})"
+                );
                 let mut stmt = conn.prepare(&sql)?;
                 let rows = stmt.query_map(params_from_iter(chunk.iter()), |r| r.get::<_, String>(0))?;
                 for row in rows {
@@ -640,7 +658,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn record_attempt(&self, workspace: WorkspaceId, id: Id, at: Timestamp, attempt: &Attempt) -> StoreResult<()> {
+    async fn record_attempt(
+        &self,
+        workspace: WorkspaceId,
+        id: Id,
+        at: Timestamp,
+        attempt: &Attempt,
+    ) -> StoreResult<()> {
         let attempt = attempt.clone();
         self.write(move |conn| {
             let (status, next, error, delivered) = match attempt {
@@ -659,7 +683,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn deliveries(&self, workspace: WorkspaceId, status: Option<DeliveryStatus>, limit: usize) -> StoreResult<Vec<Delivery>> {
+    async fn deliveries(
+        &self,
+        workspace: WorkspaceId,
+        status: Option<DeliveryStatus>,
+        limit: usize,
+    ) -> StoreResult<Vec<Delivery>> {
         self.read(move |conn| {
             let sql = format!(
                 "SELECT {DELIVERY_COLUMNS} WHERE d.workspace_id = ?1 AND (?2 IS NULL OR d.status = ?2) ORDER BY d.seq DESC LIMIT ?3"
@@ -703,7 +732,8 @@ fn subscription_from_row(row: &rusqlite::Row) -> rusqlite::Result<Subscription> 
     })
 }
 
-const DELIVERY_COLUMNS: &str = "d.workspace_id, d.id, d.subscription_id, d.user_id, d.event, d.event_id, d.body, d.status,
+const DELIVERY_COLUMNS: &str =
+    "d.workspace_id, d.id, d.subscription_id, d.user_id, d.event, d.event_id, d.body, d.status,
     d.attempts, d.next_attempt_at, d.last_attempt_at, d.last_error, d.created_at, d.delivered_at, s.url, s.secret
     FROM webhook_deliveries d LEFT JOIN webhook_subscriptions s
     ON s.workspace_id = d.workspace_id AND s.id = d.subscription_id";

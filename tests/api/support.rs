@@ -10,6 +10,65 @@ use reqwest::header::HeaderMap;
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
 
+/// The PostgreSQL server the suite uses when `INBOXD_TEST_STORE=postgres` (and the two-node tests).
+pub fn pg_base_url() -> String {
+    std::env::var("INBOXD_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Whether the suite runs against PostgreSQL (`INBOXD_TEST_STORE=postgres`) rather than SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("INBOXD_TEST_STORE").is_ok_and(|s| s.eq_ignore_ascii_case("postgres"))
+}
+
+/// A fresh schema of its own for one test, dropped with it; `url` selects it through search_path.
+pub struct PgSchema {
+    pub name: String,
+    pub url: String,
+}
+
+impl PgSchema {
+    pub async fn create() -> anyhow::Result<PgSchema> {
+        let base = pg_base_url();
+        let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        let name = format!("t_{}", hex::encode(rand::random::<[u8; 8]>()));
+        client.batch_execute(&format!("CREATE SCHEMA {name}")).await?;
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options=-c%20search_path%3D{name}");
+        Ok(PgSchema { name, url })
+    }
+
+    /// The application_name of a node's connections: `node` and the schema, unique to the test.
+    pub fn application(&self, node: &str) -> String {
+        format!("{node}_{}", self.name)
+    }
+
+    /// The url with that application_name, to tell one node's connections from another's.
+    pub fn url_named(&self, node: &str) -> String {
+        format!("{}&application_name={}", self.url, self.application(node))
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let (base, name) = (pg_base_url(), self.name.clone());
+        // A thread of its own: Drop may run inside the test's runtime.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            runtime.block_on(async {
+                if let Ok((client, connection)) = tokio_postgres::connect(&base, tokio_postgres::NoTls).await {
+                    tokio::spawn(connection);
+                    let sql = format!("SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS {name} CASCADE");
+                    if let Err(error) = client.batch_execute(&sql).await {
+                        eprintln!("could not drop the test schema {name}: {error}");
+                    }
+                }
+            });
+        })
+        .join();
+    }
+}
+
 /// A running server with an empty store, an admin and an agent token for workspace "acme",
 /// and an admin token for a second workspace "other".
 pub struct TestApp {
@@ -23,6 +82,8 @@ pub struct TestApp {
     // Dropped before the directory, so the server lets go of the store first.
     _server: Box<dyn std::any::Any>,
     _dir: tempfile::TempDir,
+    /// The test's own PostgreSQL schema, when the suite runs on PostgreSQL.
+    pub pg: Option<Arc<PgSchema>>,
 }
 
 /// What a raw request answered.
@@ -52,7 +113,14 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let db = dir.path().join("inboxd.db");
+    let mut db = dir.path().join("inboxd.db");
+    let pg = if on_postgres() {
+        let schema = PgSchema::create().await.expect("a PostgreSQL schema for the test (INBOXD_TEST_STORE=postgres)");
+        db = schema.url.clone().into();
+        Some(Arc::new(schema))
+    } else {
+        None
+    };
     let mut settings = Settings { db, listen: "127.0.0.1:0".into(), ..Default::default() };
     configure(&mut settings);
     let db = settings.db.clone();
@@ -62,10 +130,30 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let admin = inboxd::auth::create_token(&*store, "acme", Role::Admin).await.expect("an admin token");
     let agent = inboxd::auth::create_token(&*store, "acme", Role::Agent).await.expect("an agent token");
     let other = inboxd::auth::create_token(&*store, "other", Role::Admin).await.expect("a token of workspace other");
-    TestApp { addr, store, admin, agent, other, client: Client::new(), db, _server: Box::new(server), _dir: dir }
+    TestApp { addr, store, admin, agent, other, client: Client::new(), db, _server: Box::new(server), _dir: dir, pg }
 }
 
 impl TestApp {
+    /// Another node on the same store (and so with the same tokens), configured by `configure`.
+    pub async fn another_node(&self, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = Settings { db: self.db.clone(), listen: "127.0.0.1:0".into(), ..Default::default() };
+        configure(&mut settings);
+        let db = settings.db.clone();
+        let server = inboxd::server::start(settings).await.expect("the second node starts");
+        TestApp {
+            addr: server.addr,
+            store: server.store.clone(),
+            admin: self.admin.clone(),
+            agent: self.agent.clone(),
+            other: self.other.clone(),
+            client: Client::new(),
+            db,
+            _server: Box::new(server),
+            _dir: tempfile::tempdir().expect("a temporary directory"),
+            pg: self.pg.clone(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

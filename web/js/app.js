@@ -27,6 +27,7 @@ const ctx = {
   setState(change, { keepPage = false, replace = false } = {}) {
     const next = { ...ctx.state, ...change };
     if (!keepPage) next.page = 1;
+    if (JSON.stringify(next) === JSON.stringify(ctx.state)) return;
     show(next, replace);
   },
   replaceState(state) {
@@ -232,6 +233,7 @@ const closeFilters = () => {
   $('#filters-open').focus();
 };
 $('#filters-close').addEventListener('click', closeFilters);
+$('#filters-done').addEventListener('click', closeFilters);
 $('#filters').addEventListener('keydown', (e) => {
   if (e.key === 'Escape' && $('#filters').classList.contains('open')) closeFilters();
 });

@@ -59,7 +59,7 @@ export function when(iso) {
 export function displayName(user) {
   const details = user.profile?.userDetails ?? {};
   return details.name || details.userProvidedName || details.contact?.email || details.whatsAppNumber
-    || details.telegramUserName || 'Unnamed contact';
+    || details.telegramUserName || details.facebookProfileId || details.instagramProfileId || user.uuid || 'Unnamed contact';
 }
 
 export function initials(name) {

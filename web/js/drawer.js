@@ -8,7 +8,13 @@ const drawer = () => $('#drawer');
 export async function openUser(ctx, id) {
   const dialog = drawer();
   clear(dialog, h('div', { class: 'drawer-body' }, h('p', { class: 'loading' }, 'Loading…')));
-  if (!dialog.open) dialog.showModal();
+  if (!dialog.open) {
+    dialog.showModal();
+    // The table may have been drawn anew meanwhile: give the keyboard back to this contact's row.
+    dialog.addEventListener('close', () => {
+      if (document.activeElement === document.body) document.getElementById(`open-${id}`)?.focus();
+    }, { once: true });
+  }
   try {
     const { data } = await api.user(id);
     render(ctx, data);

@@ -4,7 +4,7 @@ import { $, h, clear, channelIcon, channelLabel } from './dom.js';
 import { TOGGLES, activeFilterCount, withoutFilters } from './state.js';
 
 const DEFAULT_STATUSES = ['OPEN', 'PENDING', 'CLOSED', 'DELETED'];
-const SENDERS = [['user', 'The contact'], ['bot', 'A bot'], ['agent', 'An agent']];
+const SENDERS = [['user', 'Contact'], ['bot', 'Bot'], ['agent', 'Agent']];
 
 let renderedStatuses = '';
 

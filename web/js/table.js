@@ -4,15 +4,13 @@ import { $, h, clear, avatar, displayName, phoneText, channelIcon, when, formatN
 import { PAGE_SIZES } from './state.js';
 
 const COLUMNS = [
-  { label: 'Contact', sort: 'name' },
+  { label: 'Contact', sorts: [['name', 'Contact']] },
   { label: 'Phone and email' },
-  { label: 'Channels' },
   { label: 'Tags' },
   { label: 'Status' },
   { label: 'Agent' },
-  { label: 'Last message', sort: 'lastMessageAt' },
-  { label: 'Last seen', sort: 'lastSeenAt' },
-  { label: 'Created', sort: 'createdAt' },
+  { label: 'Last message', sorts: [['lastMessageAt', 'Last message']] },
+  { label: 'Seen, created', sorts: [['lastSeenAt', 'Last seen'], ['createdAt', 'Created']] },
 ];
 
 /** The column the server sorts by when the body names none. */
@@ -37,22 +35,25 @@ export function renderTable(ctx) {
   clear($('#table thead'), h('tr', {},
     h('th', { class: 'select' }, selectAll),
     COLUMNS.map((column) => {
-      if (!column.sort) return h('th', { scope: 'col' }, column.label);
-      const active = column.sort === sortedBy;
-      const order = active ? state.order : null;
-      return h('th', { scope: 'col', 'aria-sort': active ? (order === 'asc' ? 'ascending' : 'descending') : null },
-        h('button', {
-          type: 'button', id: `sort-${column.sort}`, class: `sort-button${active ? ' active' : ''}`,
-          title: `Sort by ${column.label.toLowerCase()}`,
-          onclick: () => ctx.setState(active
-            ? { sortBy: column.sort, order: state.order === 'asc' ? 'desc' : 'asc' }
-            : { sortBy: column.sort, order: column.sort === 'name' ? 'asc' : 'desc' }),
-        }, column.label, h('span', { class: 'arrow', 'aria-hidden': 'true' }, active ? (order === 'asc' ? '▲' : '▼') : '↕')));
+      if (!column.sorts) return h('th', { scope: 'col' }, column.label);
+      const active = column.sorts.some(([by]) => by === sortedBy);
+      return h('th', { scope: 'col', 'aria-sort': active ? (state.order === 'asc' ? 'ascending' : 'descending') : null },
+        column.sorts.map(([by, label], i) => [i > 0 ? h('br') : null, sortButton(ctx, by, label, by === sortedBy)]));
     })));
-
   clear($('#table tbody'), users.map((user) => row(ctx, user)));
   $('#table').hidden = users.length === 0;
   renderEmpty(ctx, users.length === 0 && result !== null);
+}
+
+function sortButton(ctx, by, label, active) {
+  const { order } = ctx.state;
+  return h('button', {
+    type: 'button', id: `sort-${by}`, class: `sort-button${active ? ' active' : ''}`,
+    title: `Sort by ${label.toLowerCase()}`,
+    onclick: () => ctx.setState(active
+      ? { sortBy: by, order: order === 'asc' ? 'desc' : 'asc' }
+      : { sortBy: by, order: by === 'name' ? 'asc' : 'desc' }),
+  }, label, h('span', { class: 'arrow', 'aria-hidden': 'true' }, active ? (order === 'asc' ? '▲' : '▼') : '↕'));
 }
 
 function row(ctx, user) {
@@ -70,31 +71,33 @@ function row(ctx, user) {
         ctx.renderSelection();
       },
     })),
-    h('td', { class: 'contact', 'data-label': 'Contact' },
+    h('td', { class: 'contact' }, h('div', { class: 'contact-cell' },
       h('span', { class: 'avatar-wrap' }, avatar(user),
         user.isOnline ? h('span', { class: 'online-dot', title: 'Online now', role: 'img', 'aria-label': 'Online now' }) : null),
       h('span', { class: 'who' },
         h('button', { type: 'button', id: `open-${user._id}`, class: 'name link', onclick: () => ctx.openUser(user._id) }, name),
         h('span', { class: 'badges' },
+          (user.platform ?? []).map(channelIcon),
           user.isLiveChatActive ? h('span', { class: 'badge live' }, 'Live chat') : null,
           user.unreadMessages ? h('span', { class: 'badge unread', title: 'Unread messages' }, `${user.unreadMessages} unread`) : null,
-          user.isContact ? null : h('span', { class: 'badge muted' }, 'Chat only')))),
-    h('td', { class: 'reach', 'data-label': 'Phone and email' },
+          user.isContact ? null : h('span', { class: 'badge muted', title: 'Not a contact: a chat only' }, 'Chat'))))),
+    h('td', { class: 'reach', 'data-label': 'Phone, email' }, h('div', { class: 'cell' },
       phoneText(user) ? h('span', { class: 'phone' }, phoneText(user)) : null,
-      details.contact?.email ? h('span', { class: 'email' }, details.contact.email) : null,
-      !phoneText(user) && !details.contact?.email ? h('span', { class: 'muted' }, '—') : null),
-    h('td', { class: 'channels', 'data-label': 'Channels' }, (user.platform ?? []).map(channelIcon)),
-    h('td', { class: 'tags', 'data-label': 'Tags' },
+      details.contact?.email ? h('span', { class: 'email', title: details.contact.email }, details.contact.email) : null,
+      !phoneText(user) && !details.contact?.email ? h('span', { class: 'muted' }, '—') : null)),
+    h('td', { class: 'tags', 'data-label': 'Tags' }, h('div', { class: 'cell' },
+      tags.length === 0 ? h('span', { class: 'muted' }, '—') : null,
       tags.slice(0, 3).map((tag) => h('span', { class: 'tag' }, tag)),
-      tags.length > 3 ? h('span', { class: 'tag more', title: tags.slice(3).join(', ') }, `+${tags.length - 3}`) : null),
+      tags.length > 3 ? h('span', { class: 'tag more', title: tags.slice(3).join(', ') }, `+${tags.length - 3}`) : null)),
     h('td', { 'data-label': 'Status' }, h('span', { class: `status ${user.status.toLowerCase()}` }, user.status)),
     h('td', { class: 'agent', 'data-label': 'Agent' }, agent ?? h('span', { class: 'muted' }, 'Unassigned')),
-    h('td', { class: 'last-message', 'data-label': 'Last message' }, user.lastMessage
+    h('td', { class: 'last-message', 'data-label': 'Last message' }, h('div', { class: 'cell' }, user.lastMessage
       ? [h('span', { class: 'message-text', title: user.lastMessage.text }, user.lastMessage.text),
         h('span', { class: 'message-meta' }, h('span', { class: `by ${user.lastMessage.by}` }, user.lastMessage.by), ' · ', when(user.lastMessage.at))]
-      : h('span', { class: 'muted' }, 'No messages')),
-    h('td', { 'data-label': 'Last seen' }, when(user.lastSeenAt)),
-    h('td', { 'data-label': 'Created' }, when(user.createdAt)));
+      : h('span', { class: 'muted' }, 'No messages'))),
+    h('td', { class: 'activity', 'data-label': 'Seen, created' }, h('div', { class: 'cell' },
+      h('span', {}, user.lastSeenAt ? ['seen ', when(user.lastSeenAt)] : h('span', { class: 'muted' }, 'never seen')),
+      h('span', { class: 'muted' }, 'created ', when(user.createdAt)))));
 }
 
 function renderEmpty(ctx, empty) {
@@ -121,6 +124,7 @@ export function renderTotal(ctx) {
     ? 'No contacts'
     : `${formatNumber(first)}–${formatNumber(last)} of ${formatNumber(meta.total)} ${meta.total === 1 ? 'contact' : 'contacts'}`;
   $('#total').dataset.total = String(meta.total);
+  $('#filters-done').textContent = meta.total === 0 ? 'No contacts match' : `Show ${formatNumber(meta.total)} ${meta.total === 1 ? 'contact' : 'contacts'}`;
 }
 
 export function renderPager(ctx) {
