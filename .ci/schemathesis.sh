@@ -26,7 +26,10 @@ for _ in $(seq 1 100); do
 done
 [ -n "$addr" ] || { cat "$work/server.log"; echo "the server did not start"; exit 1; }
 
-schemathesis run "http://$addr/openapi.json" \
+# The console script sits in the interpreter's scripts directory (pyenv shims may lag behind).
+st="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/schemathesis"
+[ -x "$st" ] || st="schemathesis"
+"$st" run "http://$addr/openapi.json" \
   --header "Authorization: Bearer $token" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --max-examples 20 --seed 20261129 --generation-database none --request-timeout 30 --no-color

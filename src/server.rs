@@ -148,6 +148,17 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
             })
             .await
     });
-    tracing::info!(%addr, db = %settings.db.display(), "inboxd listening");
+    tracing::info!(%addr, db = %redacted(&settings.db.to_string_lossy()), "inboxd listening");
     Ok(RunningServer { addr, store, app, ops, stop, task })
+}
+
+/// A store location fit for logs: the password of a database url is hidden.
+fn redacted(db: &str) -> String {
+    match reqwest::Url::parse(db) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => db.to_string(),
+    }
 }

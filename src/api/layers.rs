@@ -89,6 +89,9 @@ fn request_id(request: &Request) -> HeaderValue {
 /// meeting a reset connection.
 fn draining(request: Request) -> Request {
     let (parts, body) = request.into_parts();
+    if axum::body::HttpBody::is_end_stream(&body) {
+        return Request::from_parts(parts, body);
+    }
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<axum::body::Bytes, axum::Error>>(4);
     tokio::spawn(async move {
         let mut stream = body.into_data_stream();

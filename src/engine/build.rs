@@ -6,15 +6,23 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 
 use super::identities::Keys;
+use super::index::{targets, Target};
+use super::interner::FastMap;
 use super::row::{Row, Texts};
 use super::{Engine, SortOrder, SORT_KEYS};
 use crate::model::User;
+
+/// Users whose bitmap slots are gathered before being appended (tests take small steps to cross many).
+const STEP: usize = if cfg!(test) { 3 } else { 1 << 16 };
 
 /// Fed every user once (in any order), then finished into an engine that answers exactly as one
 /// built by `Engine::upsert` of the same users would.
 #[derive(Default)]
 pub struct Builder {
     engine: Engine,
+    /// The slots of the current step by bitmap: a push onto a list, where inserting into the bitmap
+    /// would search its containers (and roaring's own `push` scans a bitmap container's words).
+    staged: FastMap<Target, Vec<u32>>,
     /// Users fed a second time: applied as updates once the bulk build is done.
     repeated: Vec<User>,
 }
@@ -33,17 +41,27 @@ impl Builder {
         let row = Row::from_user(user, &mut engine.names);
         engine.count_attributes(user);
         let slot = engine.rows.len() as u32;
-        engine.index.add(slot, &row);
+        targets(&row, |target| {
+            let slots = self.staged.entry(target).or_default();
+            // A row names a bitmap twice when two of its tags or keys differ only in case.
+            if slots.last() != Some(&slot) {
+                slots.push(slot);
+            }
+        });
         engine.rows.push(row);
         engine.slots.insert(user.id, slot);
         engine.index.text.push(&Texts::of(user));
         let keys = Keys::hashed_of(user);
         engine.identities.add_hashed(user.id, &keys);
         engine.keys_of.push(keys);
+        if engine.rows.len() % STEP == 0 {
+            engine.index.append(self.staged.drain());
+        }
     }
 
     /// Indexes the last trigrams and sorts the orders (two threads share the sorting).
-    pub fn finish(self) -> Engine {
+    pub fn finish(mut self) -> Engine {
+        self.engine.index.append(self.staged.drain());
         let mut engine = self.engine;
         engine.rows.shrink_to_fit();
         engine.keys_of.shrink_to_fit();

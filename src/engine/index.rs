@@ -7,7 +7,7 @@ use super::compile::Compiled;
 use super::interner::{FastMap, Interner};
 use super::row::{Row, CONTACT, INTERACTED, LIVE_CHAT, SUBSCRIBER};
 use super::text::TextIndex;
-use super::timeline::Timeline;
+use super::timeline::{self, Timeline};
 use crate::domain::Sender;
 
 const FLAGS: [u8; 4] = [CONTACT, INTERACTED, LIVE_CHAT, SUBSCRIBER];
@@ -51,6 +51,83 @@ fn at(list: &mut Vec<RoaringBitmap>, index: u32) -> &mut RoaringBitmap {
         list.resize_with(index + 1, RoaringBitmap::new);
     }
     &mut list[index]
+}
+
+/// The timestamp fields kept as timelines.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Timed {
+    Created,
+    LastSeen,
+    LastOrder,
+    Online,
+}
+
+/// One bitmap of the index, named by what its users share.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    Universe,
+    Tag(u32),
+    Tagged,
+    Status(u32),
+    Bot(u8, u32),
+    Platform(u8),
+    Agent(u32),
+    Unassigned,
+    LastMessageBy(u8),
+    /// By position in `FLAGS`.
+    Flag(u8),
+    Ordered,
+    AttributeKey(u32),
+    AttributeValue(u32, u32),
+    /// A day of a timeline.
+    Day(Timed, i64),
+}
+
+/// Every bitmap a user of this row belongs in.
+pub fn targets(row: &Row, mut visit: impl FnMut(Target)) {
+    visit(Target::Universe);
+    for tag in row.tags.iter() {
+        visit(Target::Tag(*tag));
+    }
+    if !row.tags.is_empty() {
+        visit(Target::Tagged);
+    }
+    visit(Target::Status(row.status));
+    for (platform, bot) in row.bots.iter().enumerate() {
+        if *bot != 0 {
+            visit(Target::Bot(platform as u8, *bot));
+            visit(Target::Platform(platform as u8));
+        }
+    }
+    match row.agent {
+        0 => visit(Target::Unassigned),
+        agent => visit(Target::Agent(agent)),
+    }
+    if let Some(by) = row.last_message_by {
+        visit(Target::LastMessageBy(sender_index(by) as u8));
+    }
+    for (position, flag) in FLAGS.iter().enumerate() {
+        if row.has(*flag) {
+            visit(Target::Flag(position as u8));
+        }
+    }
+    if row.order_count > 0 {
+        visit(Target::Ordered);
+        if let Some(last) = row.last_order_at() {
+            visit(Target::Day(Timed::LastOrder, timeline::day(last)));
+        }
+    }
+    for (key, value) in row.attributes.iter() {
+        visit(Target::AttributeKey(*key));
+        visit(Target::AttributeValue(*key, *value));
+    }
+    visit(Target::Day(Timed::Created, timeline::day(row.created_at)));
+    if let Some(seen) = row.last_seen_at() {
+        visit(Target::Day(Timed::LastSeen, timeline::day(seen)));
+    }
+    if let Some(at) = row.online_at() {
+        visit(Target::Day(Timed::Online, timeline::day(at)));
+    }
 }
 
 #[derive(Default)]
@@ -97,52 +174,49 @@ pub struct Eval<'a> {
 impl Index {
     /// Adds a user (its row without the texts, which go to `text` separately) under `slot`.
     pub fn add(&mut self, slot: u32, row: &Row) {
-        self.universe.put(slot);
-        for tag in row.tags.iter() {
-            at(&mut self.tags, *tag).put(slot);
-        }
-        if !row.tags.is_empty() {
-            self.tagged.put(slot);
-        }
-        at(&mut self.statuses, row.status).put(slot);
-        for (platform, bot) in row.bots.iter().enumerate() {
-            if *bot != 0 {
-                bitmap_in(&mut self.bots[platform], *bot).put(slot);
-                self.platforms[platform].put(slot);
+        targets(row, |target| self.bitmap(target).put(slot));
+    }
+
+    /// Appends runs of slots, each above every slot already in its bitmap (the bulk build).
+    pub fn append(&mut self, runs: impl Iterator<Item = (Target, Vec<u32>)>) {
+        for (target, slots) in runs {
+            let bitmap = self.bitmap(target);
+            // `append` finds the bitmap's maximum once per run, not once per slot as `push` does;
+            // it refuses runs that are not above it, which the bulk build never hands it.
+            if bitmap.append(slots.iter().copied()).is_err() {
+                slots.into_iter().for_each(|slot| bitmap.put(slot));
             }
         }
-        match row.agent {
-            0 => self.unassigned.put(slot),
-            agent => bitmap_in(&mut self.agents, agent).put(slot),
-        };
-        if let Some(by) = row.last_message_by {
-            self.last_message_by[sender_index(by)].put(slot);
-        }
-        for (flag, bitmap) in FLAGS.iter().zip(self.flags.iter_mut()) {
-            if row.has(*flag) {
-                bitmap.put(slot);
+    }
+
+    /// The bitmap a target names, created empty if needed.
+    fn bitmap(&mut self, target: Target) -> &mut RoaringBitmap {
+        match target {
+            Target::Universe => &mut self.universe,
+            Target::Tag(tag) => at(&mut self.tags, tag),
+            Target::Tagged => &mut self.tagged,
+            Target::Status(status) => at(&mut self.statuses, status),
+            Target::Bot(platform, bot) => bitmap_in(&mut self.bots[platform as usize], bot),
+            Target::Platform(platform) => &mut self.platforms[platform as usize],
+            Target::Agent(agent) => bitmap_in(&mut self.agents, agent),
+            Target::Unassigned => &mut self.unassigned,
+            Target::LastMessageBy(by) => &mut self.last_message_by[by as usize],
+            Target::Flag(position) => &mut self.flags[position as usize],
+            Target::Ordered => &mut self.ordered,
+            Target::AttributeKey(key) => at(&mut self.attribute_keys, key),
+            Target::AttributeValue(key, value) => {
+                let index = key as usize;
+                if self.attribute_values.len() <= index {
+                    self.attribute_values.resize_with(index + 1, FastMap::default);
+                }
+                self.attribute_values[index].entry(value).or_default()
             }
-        }
-        if row.order_count > 0 {
-            self.ordered.put(slot);
-            if let Some(last) = row.last_order_at() {
-                self.last_order.add(slot, last);
-            }
-        }
-        for (key, value) in row.attributes.iter() {
-            at(&mut self.attribute_keys, *key).put(slot);
-            let index = *key as usize;
-            if self.attribute_values.len() <= index {
-                self.attribute_values.resize_with(index + 1, FastMap::default);
-            }
-            self.attribute_values[index].entry(*value).or_default().put(slot);
-        }
-        self.created.add(slot, row.created_at);
-        if let Some(seen) = row.last_seen_at() {
-            self.last_seen.add(slot, seen);
-        }
-        if let Some(at) = row.online_at() {
-            self.online_signal.add(slot, at);
+            Target::Day(timeline, day) => match timeline {
+                Timed::Created => self.created.day(day),
+                Timed::LastSeen => self.last_seen.day(day),
+                Timed::LastOrder => self.last_order.day(day),
+                Timed::Online => self.online_signal.day(day),
+            },
         }
     }
 

@@ -192,8 +192,12 @@ impl TextIndex {
         self.arena.extend_from_slice(phone.as_bytes());
         self.spans[slot as usize] = Span { start, text_len: text.len() as u32, phone_len: phone.len() as u32 };
         for gram in self.user_trigrams(slot) {
-            // Not `push`: see `Put` in `index`.
-            self.trigrams.entry(gram).or_default().insert(slot);
+            let bitmap = self.trigrams.entry(gram).or_default();
+            // Most trigram bitmaps are sparse (array containers), where appending the highest slot
+            // (a new user's) is cheaper than inserting, which searches a cold array.
+            if !bitmap.push(slot) {
+                bitmap.insert(slot);
+            }
         }
     }
 

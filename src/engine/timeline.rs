@@ -9,7 +9,7 @@ const DAY_MS: i64 = 86_400_000;
 /// Below this many candidates, checking each is cheaper than a union of days.
 const FEW: u64 = if cfg!(test) { 3 } else { 4096 };
 
-fn day(at: i64) -> i64 {
+pub fn day(at: i64) -> i64 {
     at.div_euclid(DAY_MS)
 }
 
@@ -19,9 +19,9 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    pub fn add(&mut self, slot: u32, at: i64) {
-        // Not `push`: see `Put` in `index`.
-        self.days.entry(day(at)).or_default().insert(slot);
+    /// The bitmap of the users of this day (see `day`), created empty if needed.
+    pub fn day(&mut self, day: i64) -> &mut RoaringBitmap {
+        self.days.entry(day).or_default()
     }
 
     pub fn remove(&mut self, slot: u32, at: i64) {

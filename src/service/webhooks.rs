@@ -86,6 +86,9 @@ async fn reload_subscriptions(app: &App, workspace: &Workspace) -> Result<()> {
     Ok(())
 }
 
+/// The key fetch groups subscriptions by: (botId, slug, category).
+type Group = (Option<Id>, Option<String>, Option<String>);
+
 /// POST /integrations/custom-app/fetch-subscribed-webhooks: one item per (botId, slug, category).
 pub fn fetch(workspace: &Workspace, body: &Value) -> Result<Value> {
     let mut problems = Problems::default();
@@ -95,7 +98,7 @@ pub fn fetch(workspace: &Workspace, body: &Value) -> Result<Value> {
     fields.finish(&mut problems);
     problems.into_result(())?;
     let catalog = workspace.catalog.read();
-    let mut groups: Vec<((Option<Id>, Option<String>, Option<String>), Map<String, Value>)> = Vec::new();
+    let mut groups: Vec<(Group, Map<String, Value>)> = Vec::new();
     let wanted = catalog.subscriptions.iter().filter(|s| {
         event.is_none_or(|e| s.event == e.as_str())
             && scope.bot.is_none_or(|b| s.bot == Some(b))

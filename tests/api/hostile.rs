@@ -213,7 +213,7 @@ fn nested(rng: &mut StdRng) -> Vec<u8> {
     let (open, close) = if rng.gen() { ("[", "]") } else { ("{\"a\":", "}") };
     let mut text = open.repeat(depth);
     if rng.gen() {
-        text.push_str("1");
+        text.push('1');
         text.push_str(&close.repeat(depth));
     }
     text.into_bytes()
