@@ -1,9 +1,9 @@
 //! inboxd: a self-hosted contacts inbox for chatbot and live-chat businesses.
 
-pub mod csv_format;
 pub mod api;
 pub mod auth;
 pub mod bench;
+pub mod csv_format;
 pub mod demo;
 pub mod domain;
 pub mod engine;

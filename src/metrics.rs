@@ -133,6 +133,23 @@ impl Metrics {
             gauge(&mut out, "inboxd_process_resident_memory_bytes", "Resident memory of the process.", rss as f64);
         }
         self.render_workspaces(&mut out, app).await;
+        match app.store.delivery_backlog().await {
+            Ok((pending, failed)) => {
+                gauge(
+                    &mut out,
+                    "inboxd_webhook_deliveries_pending",
+                    "Webhook deliveries waiting to be sent.",
+                    pending as f64,
+                );
+                gauge(
+                    &mut out,
+                    "inboxd_webhook_deliveries_failed",
+                    "Webhook deliveries given up after retrying.",
+                    failed as f64,
+                );
+            }
+            Err(error) => tracing::warn!(error = format!("{error:#}"), "metrics: could not count webhook deliveries"),
+        }
         out
     }
 

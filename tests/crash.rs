@@ -25,6 +25,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_inboxd");
 struct Server {
     child: Child,
     base: String,
+    /// Every line the server logged so far (JSON).
+    logs: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -40,10 +42,13 @@ impl Server {
             .expect("inboxd starts");
         let stderr = child.stderr.take().expect("stderr");
         let (sender, receiver) = std::sync::mpsc::channel();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let kept = logs.clone();
         std::thread::spawn(move || {
             // Reads every line, so the server never blocks on a full pipe.
             let mut sender = Some(sender);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                kept.lock().push(line.clone());
                 let Ok(log) = serde_json::from_str::<Value>(&line) else { continue };
                 if log["fields"]["message"] == "inboxd listening" {
                     if let Some(sender) = sender.take() {
@@ -53,7 +58,7 @@ impl Server {
             }
         });
         let addr = receiver.recv_timeout(Duration::from_secs(30)).expect("the server logs its address");
-        Server { child, base: format!("http://{addr}") }
+        Server { child, base: format!("http://{addr}"), logs }
     }
 
     fn kill9(mut self) {
@@ -392,5 +397,43 @@ async fn sigterm_finishes_in_flight_writes() {
         .await
         .unwrap();
     assert_eq!(answer["meta"]["total"], json!(200), "{answer}");
+    server.kill9();
+}
+
+/// The request id is on the request's log lines (the `request` span), in the JSON log format.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_id_is_in_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("inboxd.db");
+    let token = create_token(&db, "logs");
+    let server = Server::start(&db);
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{}/inbox/users", server.base))
+        .bearer_auth(&token)
+        .header("x-request-id", "trace-in-the-logs-42")
+        .json(&json!({"tags": ["x"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "trace-in-the-logs-42");
+    let generated = client.get(format!("{}/health", server.base)).send().await.unwrap();
+    let generated = generated.headers()["x-request-id"].to_str().unwrap().to_string();
+    let mut found = (false, false);
+    for _ in 0..100 {
+        let logs = server.logs.lock().clone();
+        let lines: Vec<Value> = logs.iter().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        let logged = |id: &str| {
+            lines.iter().any(|l| {
+                l["span"]["id"] == json!(id) && l["span"]["route"].is_string() && l["fields"]["status"].is_u64()
+            })
+        };
+        found = (logged("trace-in-the-logs-42"), logged(&generated));
+        if found == (true, true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(found, (true, true), "both ids are on their request's log line: {:#?}", server.logs.lock());
     server.kill9();
 }

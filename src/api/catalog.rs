@@ -80,7 +80,7 @@ pub(super) async fn create_segment(
 }
 
 /// Delete a segment (admin).
-#[utoipa::path(delete, path = "/inbox/segments/{id}", tag = "catalog", params(("id" = String, Path, description = "An _id: 24 lowercase hex characters")), responses((status = 200, description = "The deleted segment's _id", body = super::openapi::DeletedEnvelope)))]
+#[utoipa::path(delete, path = "/inbox/segments/{id}", tag = "catalog", params(("id" = String, Path, description = "An _id: 24 lowercase hex characters", pattern = "^[0-9a-f]{24}$")), responses((status = 200, description = "The deleted segment's _id", body = super::openapi::DeletedEnvelope)))]
 pub(super) async fn delete_segment(State(state): State<AppState>, auth: Auth, PathId(id): PathId) -> Result<Response> {
     auth.require_admin("segment management")?;
     Ok(ok(catalog::delete_segment(&state.app, &auth.workspace, id).await?))

@@ -209,6 +209,101 @@ pub struct Health {
     status: String,
 }
 
+// ---- Enumerations (the values the contract names; some are accepted in any case too) ----------
+
+/// A channel (any case is accepted where the contract says so).
+#[derive(ToSchema, serde::Serialize, serde::Deserialize)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+pub enum Platform {
+    WEBSITE,
+    WHATSAPP,
+    TELEGRAM,
+    FACEBOOK,
+}
+
+#[derive(ToSchema, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub enum EventType {
+    Message,
+    Presence,
+    Order,
+    LiveChat,
+    Read,
+}
+
+#[derive(ToSchema, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub enum Sender {
+    User,
+    Bot,
+    Agent,
+}
+
+#[derive(ToSchema, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub enum SortBy {
+    LastSeenAt,
+    CreatedAt,
+    UpdatedAt,
+    LastMessageAt,
+    Name,
+}
+
+#[derive(ToSchema, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub enum SortOrder {
+    Asc,
+    Desc,
+}
+
+#[derive(ToSchema, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub enum ExportKind {
+    None,
+    Csv,
+}
+
+#[derive(ToSchema, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub enum ConditionField {
+    Tag,
+    Attribute,
+}
+
+#[derive(ToSchema, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub enum ConditionOperator {
+    Is,
+    IsNot,
+    Contains,
+    Exists,
+    NotExists,
+}
+
+#[derive(ToSchema, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub enum SegmentMatch {
+    All,
+    Any,
+}
+
+#[derive(ToSchema, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub enum HookEvent {
+    NewLeadHook,
+    NewMessageHook,
+    NewOrderHook,
+}
+
 // ---- Requests --------------------------------------------------------------------------------
 
 /// `{startAt, endsAt}`: each "" (open), an RFC 3339 timestamp or a date YYYY-MM-DD (that UTC day).
@@ -226,10 +321,9 @@ pub struct DateRange {
 #[allow(dead_code)]
 #[serde(deny_unknown_fields)]
 pub struct Sort {
-    /// lastSeenAt, createdAt, updatedAt, lastMessageAt or name ("" means the default).
-    by: Option<String>,
+    by: Option<SortBy>,
     /// desc (default) or asc.
-    order: Option<String>,
+    order: Option<SortOrder>,
 }
 
 #[derive(ToSchema, serde::Serialize, serde::Deserialize)]
@@ -292,7 +386,7 @@ pub struct QueryBody {
     sort: Option<Sort>,
     /// "none" (a JSON page) or "csv" (the export, admin).
     #[serde(rename = "isExport")]
-    is_export: Option<String>,
+    is_export: Option<ExportKind>,
     /// Sent by existing clients; accepted only empty, false or null.
     #[serde(rename = "_botAutomation")]
     #[schema(value_type = Option<Object>)]
@@ -403,14 +497,19 @@ pub struct UserInput {
     #[serde(rename = "isLiveChatActive")]
     is_live_chat_active: Option<bool>,
     #[serde(rename = "_botWebsite")]
+    #[schema(pattern = "^[0-9a-f]{24}$")]
     bot_website: Option<String>,
     #[serde(rename = "_botWhatsapp")]
+    #[schema(pattern = "^[0-9a-f]{24}$")]
     bot_whatsapp: Option<String>,
     #[serde(rename = "_botTelegram")]
+    #[schema(pattern = "^[0-9a-f]{24}$")]
     bot_telegram: Option<String>,
     #[serde(rename = "_botFacebook")]
+    #[schema(pattern = "^[0-9a-f]{24}$")]
     bot_facebook: Option<String>,
     #[serde(rename = "_agentAssigned")]
+    #[schema(pattern = "^[0-9a-f]{24}$")]
     agent_assigned: Option<String>,
     profile: Option<ProfileInput>,
 }
@@ -427,9 +526,9 @@ pub struct StatusUpdate {
 #[allow(dead_code)]
 #[serde(deny_unknown_fields)]
 pub struct Visitor {
-    /// WEBSITE, WHATSAPP, TELEGRAM or FACEBOOK.
-    platform: String,
+    platform: Platform,
     #[serde(rename = "botId")]
+    #[schema(pattern = "^[0-9a-f]{24}$")]
     bot_id: String,
     #[serde(rename = "externalId")]
     external_id: String,
@@ -443,16 +542,16 @@ pub struct Visitor {
 pub struct Event {
     /// message, presence, order, liveChat or read.
     #[serde(rename = "type")]
-    kind: String,
+    kind: EventType,
     #[serde(rename = "userId")]
+    #[schema(pattern = "^[0-9a-f]{24}$")]
     user_id: Option<String>,
     visitor: Option<Visitor>,
     /// An eventId already applied in the workspace is skipped as a duplicate.
     #[serde(rename = "eventId")]
     event_id: Option<String>,
     at: Option<String>,
-    /// user, bot or agent.
-    by: Option<String>,
+    by: Option<Sender>,
     text: Option<String>,
     online: Option<bool>,
     #[serde(rename = "orderId")]
@@ -467,7 +566,7 @@ pub struct Event {
 #[serde(deny_unknown_fields)]
 pub struct BotInput {
     name: String,
-    platform: String,
+    platform: Platform,
 }
 
 #[derive(ToSchema, serde::Serialize, serde::Deserialize)]
@@ -482,12 +581,10 @@ pub struct AgentInput {
 #[allow(dead_code)]
 #[serde(deny_unknown_fields)]
 pub struct SegmentCondition {
-    /// tag or attribute.
-    field: String,
+    field: ConditionField,
     /// Required for attribute.
     key: Option<String>,
-    /// is, isNot, contains, exists or notExists.
-    operator: String,
+    operator: ConditionOperator,
     #[schema(value_type = Option<Object>)]
     value: Option<Value>,
 }
@@ -500,10 +597,11 @@ pub struct SegmentInput {
     segment_name: String,
     platform: Option<String>,
     #[serde(rename = "botId")]
+    #[schema(pattern = "^[0-9a-f]{24}$")]
     bot_id: Option<String>,
     /// all (default) or any.
     #[serde(rename = "match")]
-    match_: Option<String>,
+    match_: Option<SegmentMatch>,
     conditions: Option<Vec<SegmentCondition>>,
 }
 
@@ -517,6 +615,7 @@ pub struct UpdateUserAttributes {
     #[schema(value_type = Object)]
     attributes: Value,
     #[serde(rename = "botId")]
+    #[schema(pattern = "^[0-9a-f]{24}$")]
     bot_id: Option<String>,
     platform: Option<String>,
 }
@@ -527,9 +626,9 @@ pub struct UpdateUserAttributes {
 pub struct SubscribeTrigger {
     #[serde(rename = "webhookUrl")]
     webhook_url: String,
-    /// newLeadHook, newMessageHook or newOrderHook.
-    event: String,
+    event: HookEvent,
     #[serde(rename = "botId")]
+    #[schema(pattern = "^[0-9a-f]{24}$")]
     bot_id: Option<String>,
     platform: Option<String>,
     slug: Option<String>,
@@ -543,6 +642,7 @@ pub struct SubscribeTrigger {
 pub struct FetchSubscribed {
     event: Option<String>,
     #[serde(rename = "botId")]
+    #[schema(pattern = "^[0-9a-f]{24}$")]
     bot_id: Option<String>,
     slug: Option<String>,
     category: Option<String>,

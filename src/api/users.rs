@@ -8,7 +8,7 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::envelope::{ok, ok_list};
+use super::envelope::{ok, ok_list_json};
 use super::extract::{Auth, ImportBody, JsonBody, PathId};
 use super::AppState;
 use crate::domain::Id;
@@ -42,7 +42,7 @@ pub(super) async fn query(State(state): State<AppState>, auth: Auth, JsonBody(bo
         return Ok((headers, body).into_response());
     }
     let answer = users::query(&state.app, &auth.workspace, &query).await?;
-    Ok(ok_list(Value::Array(answer.users), answer.meta))
+    Ok(ok_list_json(answer.users_json, &answer.meta))
 }
 
 #[derive(Deserialize)]
@@ -100,7 +100,7 @@ pub(super) async fn update_status(
 }
 
 /// One user (DELETED users too).
-#[utoipa::path(get, path = "/inbox/users/{id}", tag = "users", params(("id" = String, Path, description = "An _id: 24 lowercase hex characters")),
+#[utoipa::path(get, path = "/inbox/users/{id}", tag = "users", params(("id" = String, Path, description = "An _id: 24 lowercase hex characters", pattern = "^[0-9a-f]{24}$")),
     responses((status = 200, description = "The user", body = super::openapi::UserEnvelope)))]
 pub(super) async fn get_user(State(state): State<AppState>, auth: Auth, PathId(id): PathId) -> Result<Response> {
     let user = users::get(&state.app, &auth.workspace, id).await?;
@@ -108,7 +108,7 @@ pub(super) async fn get_user(State(state): State<AppState>, auth: Auth, PathId(i
 }
 
 /// A partial update: only the fields given change.
-#[utoipa::path(put, path = "/inbox/users/{id}", tag = "users", params(("id" = String, Path, description = "An _id: 24 lowercase hex characters")), request_body = super::openapi::UserInput,
+#[utoipa::path(put, path = "/inbox/users/{id}", tag = "users", params(("id" = String, Path, description = "An _id: 24 lowercase hex characters", pattern = "^[0-9a-f]{24}$")), request_body = super::openapi::UserInput,
     responses((status = 200, description = "The updated user", body = super::openapi::UserEnvelope)))]
 #[tracing::instrument(skip_all, fields(workspace = auth.workspace.id, user = %id))]
 pub(super) async fn update_user(
@@ -122,7 +122,7 @@ pub(super) async fn update_user(
 }
 
 /// Erase a user for good (admin).
-#[utoipa::path(delete, path = "/inbox/users/{id}", tag = "users", params(("id" = String, Path, description = "An _id: 24 lowercase hex characters")),
+#[utoipa::path(delete, path = "/inbox/users/{id}", tag = "users", params(("id" = String, Path, description = "An _id: 24 lowercase hex characters", pattern = "^[0-9a-f]{24}$")),
     responses((status = 200, description = "The erased user's _id", body = super::openapi::DeletedEnvelope)))]
 pub(super) async fn delete_user(State(state): State<AppState>, auth: Auth, PathId(id): PathId) -> Result<Response> {
     auth.require_admin("delete")?;

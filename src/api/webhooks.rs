@@ -56,7 +56,7 @@ pub(super) async fn deliveries(
 }
 
 /// Send a delivery again (admin).
-#[utoipa::path(post, path = "/integrations/custom-app/deliveries/{id}/redeliver", tag = "integrations", params(("id" = String, Path, description = "An _id: 24 lowercase hex characters")), responses((status = 200, description = "The delivery being sent again", body = super::openapi::RedeliverEnvelope)))]
+#[utoipa::path(post, path = "/integrations/custom-app/deliveries/{id}/redeliver", tag = "integrations", params(("id" = String, Path, description = "An _id: 24 lowercase hex characters", pattern = "^[0-9a-f]{24}$")), responses((status = 200, description = "The delivery being sent again", body = super::openapi::RedeliverEnvelope)))]
 pub(super) async fn redeliver(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response> {
     auth.require_admin("redelivery")?;
     let id =

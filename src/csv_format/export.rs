@@ -101,6 +101,23 @@ fn fixed_cells(user: &User, agent_name: Option<&str>, is_online: bool) -> [Strin
     ]
 }
 
+fn bool_text(value: bool) -> &'static str {
+    if value {
+        "true"
+    } else {
+        "false"
+    }
+}
+
+/// `User::attribute` without its two lower-cased copies per comparison when both keys are ASCII
+/// (where comparing ignoring ASCII case is the same test).
+fn attribute_of<'u>(user: &'u User, key: &str) -> Option<&'u serde_json::Value> {
+    if !key.is_ascii() || user.profile.attributes.iter().any(|a| !a.key.is_ascii()) {
+        return user.attribute(key);
+    }
+    user.profile.attributes.iter().find(|a| a.key.eq_ignore_ascii_case(key)).map(|a| &a.value)
+}
+
 fn text(value: Option<&str>) -> String {
     value.unwrap_or_default().to_string()
 }
@@ -126,6 +143,16 @@ pub fn neutralise(cell: String) -> String {
 #[derive(Debug, Default)]
 pub struct CsvRows {
     bytes: Vec<u8>,
+    /// Whether the row being written has a cell yet (the next one is preceded by a comma).
+    in_row: bool,
+    /// Reused for cells that are formatted before they are written (lists, numbers, times).
+    scratch: String,
+}
+
+/// Bytes that make the csv crate quote a cell (with its default writer: `,` delimiter, `"` quote
+/// doubled, `\n` terminator, which also quotes `\r`).
+fn needs_quotes(cell: &str) -> bool {
+    cell.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
 }
 
 impl CsvRows {
@@ -143,9 +170,129 @@ impl CsvRows {
         Ok(())
     }
 
+    /// Appends one user's row: the same bytes as `write_row(&record(user, agent_name,
+    /// attribute_keys, is_online))`, written straight into the buffer without a `String` per cell.
+    pub fn write_user(&mut self, user: &User, agent_name: Option<&str>, attribute_keys: &[String], is_online: bool) {
+        use std::fmt::Write;
+        let profile = &user.profile;
+        let message = user.last_message.as_ref();
+        self.formatted(|s| write!(s, "{}", user.id));
+        self.opt(user.uuid.as_deref());
+        self.opt(profile.name.as_deref());
+        self.opt(profile.user_provided_name.as_deref());
+        self.opt(profile.email.as_deref());
+        match &profile.phone {
+            Some(phone) => self.formatted(|s| s.write_str(&phone.international())),
+            None => self.cell(""),
+        }
+        self.opt(profile.whatsapp_number.as_deref());
+        self.opt(profile.telegram_user_name.as_deref());
+        self.opt(profile.facebook_profile_id.as_deref());
+        self.opt(profile.city.as_deref());
+        self.opt(profile.country.as_deref());
+        self.joined(user.platforms().map(Platform::as_str));
+        self.cell(user.status.as_str());
+        self.joined(profile.tags.iter().map(String::as_str));
+        match user.agent {
+            Some(agent) => self.formatted(|s| write!(s, "{agent}")),
+            None => self.cell(""),
+        }
+        self.opt(agent_name);
+        self.time(Some(user.created_at));
+        self.time(Some(user.updated_at));
+        self.time(user.last_seen_at);
+        self.time(message.map(|m| m.at));
+        self.opt(message.map(|m| m.by.as_str()));
+        self.opt(message.map(|m| m.text.as_str()));
+        self.cell(bool_text(user.user_interacted));
+        self.cell(bool_text(is_online));
+        self.cell(bool_text(user.is_live_chat_active));
+        self.cell(bool_text(user.is_contact));
+        self.cell(bool_text(user.is_subscriber));
+        self.cell(bool_text(user.is_user_blocked));
+        self.cell(bool_text(user.orders.count > 0));
+        self.time(user.orders.last_at);
+        self.formatted(|s| write!(s, "{}", user.orders.count));
+        self.formatted(|s| write!(s, "{}", user.unread));
+        for key in attribute_keys {
+            match attribute_of(user, key) {
+                Some(serde_json::Value::String(text)) => {
+                    let text: &str = text;
+                    self.cell(text)
+                }
+                Some(serde_json::Value::Null) | None => self.cell(""),
+                Some(other) => self.formatted(|s| write!(s, "{other}")),
+            }
+        }
+        self.bytes.push(b'\n');
+        self.in_row = false;
+    }
+
+    /// Appends one cell: guarded against formulas (`neutralise`), quoted when the csv crate would.
+    fn cell(&mut self, cell: &str) {
+        if self.in_row {
+            self.bytes.push(b',');
+        }
+        self.in_row = true;
+        let guard = reads_as_formula(cell);
+        if needs_quotes(cell) {
+            self.bytes.push(b'"');
+            if guard {
+                self.bytes.push(b'\'');
+            }
+            for part in cell.split_inclusive('"') {
+                self.bytes.extend_from_slice(part.as_bytes());
+                if part.ends_with('"') {
+                    self.bytes.push(b'"');
+                }
+            }
+            self.bytes.push(b'"');
+        } else {
+            if guard {
+                self.bytes.push(b'\'');
+            }
+            self.bytes.extend_from_slice(cell.as_bytes());
+        }
+    }
+
+    fn opt(&mut self, cell: Option<&str>) {
+        self.cell(cell.unwrap_or_default());
+    }
+
+    /// A cell formatted into the scratch buffer first.
+    fn formatted(&mut self, format: impl FnOnce(&mut String) -> std::fmt::Result) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        // Cannot fail: formatting into a String.
+        let _ = format(&mut scratch);
+        self.cell(&scratch);
+        self.scratch = scratch;
+    }
+
+    fn time(&mut self, value: Option<Timestamp>) {
+        match value {
+            Some(ts) => self.formatted(|s| ts.write_rfc3339(s)),
+            None => self.cell(""),
+        }
+    }
+
+    fn joined<'a>(&mut self, items: impl Iterator<Item = &'a str>) {
+        self.formatted(|s| {
+            for (i, item) in items.enumerate() {
+                if i > 0 {
+                    s.push_str(LIST_SEPARATOR);
+                }
+                s.push_str(item);
+            }
+            Ok(())
+        });
+    }
+
     /// The bytes written since the last call, leaving the buffer empty.
     pub fn take_bytes(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.bytes)
+        // The next chunk is about as long as this one: start it at that size, not by doubling.
+        let capacity = self.bytes.len();
+        std::mem::replace(&mut self.bytes, Vec::with_capacity(capacity))
     }
 
     /// How many bytes are waiting to be taken.
@@ -267,6 +414,31 @@ mod tests {
         assert_eq!(cell(&header, &record, "orderCount"), "0");
         assert_eq!(cell(&header, &record, "agentId"), "");
         assert_eq!(cell(&header, &record, "agent"), "");
+    }
+
+    #[test]
+    fn a_user_row_is_written_exactly_as_its_record_would_be() {
+        let keys = vec!["plan".to_string(), "SEATS".to_string(), "zone".to_string(), "note".to_string()];
+        let mut tricky = sample_user();
+        tricky.profile.name = Some("=cmd, \"quoted\"\nline".into());
+        tricky.profile.city = Some("'+1".into());
+        tricky.profile.tags = vec!["-x".into(), "a,b".into()];
+        tricky.profile.attributes.push(Attribute { key: "Note".into(), value: json!("say \"hi\"") });
+        tricky.profile.attributes.push(Attribute { key: "zone".into(), value: serde_json::Value::Null });
+        tricky.last_message = Some(Message { text: "\r@".into(), at: Timestamp(-1), by: Sender::Agent });
+        let mut bare = User::new(Id::parse("65f1c2a9e4b0a1b2c3d4e5fa").expect("id"), Timestamp(0));
+        bare.profile.attributes = vec![Attribute { key: "Ünit".into(), value: json!(1.5) }];
+        for (user, agent, online) in
+            [(sample_user(), Some("Ann"), true), (tricky, Some("=A,B"), false), (bare, None, false)]
+        {
+            let mut expected = CsvRows::new();
+            expected.write_row(&record(&user, agent, &keys, online)).expect("write");
+            let mut written = CsvRows::new();
+            written.write_user(&user, agent, &keys, online);
+            written.write_user(&user, agent, &keys, online);
+            let expected = String::from_utf8(expected.take_bytes()).expect("utf-8");
+            assert_eq!(String::from_utf8(written.take_bytes()).expect("utf-8"), format!("{expected}{expected}"));
+        }
     }
 
     #[test]

@@ -55,16 +55,48 @@ impl fmt::Debug for Id {
     }
 }
 
+/// JSON and other human-readable formats get the 24 hex characters; the store's MessagePack
+/// documents get the 12 bytes, which are smaller and need no parsing.
 impl Serialize for Id {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_string())
+        if serializer.is_human_readable() {
+            let mut hex = [0u8; 24];
+            // Cannot fail: the buffer is exactly twice the id's length.
+            let _ = hex::encode_to_slice(self.0, &mut hex);
+            serializer.serialize_str(std::str::from_utf8(&hex).unwrap_or_default())
+        } else {
+            serializer.serialize_bytes(&self.0)
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Id {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Id, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Id::parse(&text).ok_or_else(|| serde::de::Error::custom("not a 24-character hex id"))
+        if deserializer.is_human_readable() {
+            let text = String::deserialize(deserializer)?;
+            return Id::parse(&text).ok_or_else(|| serde::de::Error::custom("not a 24-character hex id"));
+        }
+        // Documents written before the compact form hold the hex text; both are read.
+        deserializer.deserialize_any(IdVisitor)
+    }
+}
+
+struct IdVisitor;
+
+impl serde::de::Visitor<'_> for IdVisitor {
+    type Value = Id;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a 12-byte id or 24 hex characters")
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<Id, E> {
+        let bytes: [u8; 12] = bytes.try_into().map_err(|_| E::custom("not a 12-byte id"))?;
+        Ok(Id(bytes))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Id, E> {
+        Id::parse(text).ok_or_else(|| E::custom("not a 24-character hex id"))
     }
 }
 

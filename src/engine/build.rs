@@ -54,7 +54,7 @@ impl Builder {
         let keys = Keys::hashed_of(user);
         engine.identities.add_hashed(user.id, &keys);
         engine.keys_of.push(keys);
-        if engine.rows.len() % STEP == 0 {
+        if engine.rows.len().is_multiple_of(STEP) {
             engine.index.append(self.staged.drain());
         }
     }

@@ -23,15 +23,29 @@ pub enum Compiled {
     BotIn(Vec<(Platform, u32)>),
     HasPlatform(Platform),
     /// Agent numbers.
-    AgentIn { agents: Vec<u32>, unassigned: bool },
+    AgentIn {
+        agents: Vec<u32>,
+        unassigned: bool,
+    },
     LastMessageBy(Vec<Sender>),
     LastSeen(Range),
     Created(Range),
-    Online { now: i64, window_ms: i64 },
+    Online {
+        now: i64,
+        window_ms: i64,
+    },
     Flag(u8),
-    Ordered { since: Option<Timestamp> },
-    AttributeIs { key: u32, value: u32 },
-    AttributeContains { key: u32, value: String },
+    Ordered {
+        since: Option<Timestamp>,
+    },
+    AttributeIs {
+        key: u32,
+        value: u32,
+    },
+    AttributeContains {
+        key: u32,
+        value: String,
+    },
     AttributeExists(u32),
 }
 

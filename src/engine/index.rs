@@ -267,8 +267,7 @@ impl Index {
         let lists = self.tags.iter().chain(&self.statuses).chain(&self.attribute_keys).map(size).sum::<usize>();
         let maps =
             self.bots.iter().chain(std::iter::once(&self.agents)).flat_map(|m| m.values()).map(size).sum::<usize>();
-        let values =
-            self.attribute_values.iter().flat_map(|m| m.values()).map(|b| size(b) + 4).sum::<usize>();
+        let values = self.attribute_values.iter().flat_map(|m| m.values()).map(|b| size(b) + 4).sum::<usize>();
         let singles = [&self.universe, &self.tagged, &self.unassigned, &self.ordered]
             .into_iter()
             .chain(&self.platforms)

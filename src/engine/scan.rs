@@ -111,12 +111,7 @@ impl ScanEngine {
     }
 
     fn compile(&self, filter: &Filter, clock: Clock) -> Compiled {
-        let cx = Context {
-            names: &self.names,
-            segments: &self.segments,
-            now: clock.now,
-            window_ms: clock.window_ms,
-        };
+        let cx = Context { names: &self.names, segments: &self.segments, now: clock.now, window_ms: clock.window_ms };
         compile(filter, &cx)
     }
 

@@ -27,7 +27,8 @@ pub fn apply_input(user: &mut User, input: &UserInput, now: Timestamp, path: &st
     for (i, note) in input.notes.iter().enumerate() {
         if let Some(id) = note.id {
             if !user.notes.iter().any(|n| n.id == id) {
-                problems.add(&join(path, &format!("profile.notes[{i}]._id")), format!("{id} names no note of this user"));
+                problems
+                    .add(&join(path, &format!("profile.notes[{i}]._id")), format!("{id} names no note of this user"));
             }
         }
     }

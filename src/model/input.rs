@@ -175,7 +175,9 @@ fn read_email(value: &Value, path: &str, problems: &mut Problems) -> Option<Stri
     if email.is_empty() {
         return Some(email);
     }
-    let valid = email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'))
+    let valid = email
+        .split_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'))
         && !email.chars().any(char::is_whitespace);
     if !valid {
         problems.add(path, format!("{email:?} is not an email address"));

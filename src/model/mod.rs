@@ -7,5 +7,5 @@ mod user;
 
 pub use apply::{apply_input, merge_attributes};
 pub use input::{InputKind, UserInput};
-pub use render::user_json;
+pub use render::{user_json, write_user_json};
 pub use user::{attribute_text, Attribute, Message, Note, Orders, Presence, Profile, User};

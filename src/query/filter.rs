@@ -20,7 +20,10 @@ pub enum Filter {
     /// Has any of these bots on its channel.
     BotIn(Vec<(Platform, Id)>),
     HasPlatform(Platform),
-    AgentIn { agents: Vec<Id>, unassigned: bool },
+    AgentIn {
+        agents: Vec<Id>,
+        unassigned: bool,
+    },
     /// Matches the segment's definition, looked up at evaluation time.
     Segment(Id),
     LastMessageBy(Vec<Sender>),
@@ -32,10 +35,18 @@ pub enum Filter {
     Subscriber,
     Contact,
     /// Has an order, at or after `since` when given.
-    Ordered { since: Option<Timestamp> },
+    Ordered {
+        since: Option<Timestamp>,
+    },
     /// The attribute (key lower-cased) is present with this value (lower-cased).
-    AttributeIs { key: String, value: String },
-    AttributeContains { key: String, value: String },
+    AttributeIs {
+        key: String,
+        value: String,
+    },
+    AttributeContains {
+        key: String,
+        value: String,
+    },
     AttributeExists(String),
 }
 

@@ -5,7 +5,9 @@ use serde_json::{Map, Value};
 use super::filter::{Filter, Order, Range, Sort, SortKey, TextSearch};
 use crate::domain::text::fold;
 use crate::domain::{phone_digits, DayEdge, Id, Platform, Status, Timestamp};
-use crate::fields::{index, join, read_array, read_id, read_sender, read_status, read_string, read_text, type_name, Problems};
+use crate::fields::{
+    index, join, read_array, read_id, read_sender, read_status, read_string, read_text, type_name, Problems,
+};
 use crate::limits::{MAX_FILTER_ITEMS, MAX_PAGE_SIZE, MAX_SEARCH_TEXT};
 
 /// A parsed query: what to match, how to order it, which page to answer.
@@ -83,7 +85,9 @@ pub fn parse_query(body: &Value, segment_exists: &dyn Fn(Id) -> bool) -> Result<
     let applicable = read_applicable(body, &mut problems);
     let mut conditions = Vec::new();
 
-    if let Some(text) = given(body, "searchText").and_then(|v| read_text(MAX_SEARCH_TEXT)(v, "searchText", &mut problems)) {
+    if let Some(text) =
+        given(body, "searchText").and_then(|v| read_text(MAX_SEARCH_TEXT)(v, "searchText", &mut problems))
+    {
         if let Some(search) = text_search(&text) {
             conditions.push(Filter::Text(search));
         }
@@ -287,7 +291,14 @@ fn read_has_ordered(body: &Map<String, Value>, problems: &mut Problems) -> Optio
     }
 }
 
-fn read_bounded(body: &Map<String, Value>, key: &str, min: i64, max: i64, default: i64, problems: &mut Problems) -> i64 {
+fn read_bounded(
+    body: &Map<String, Value>,
+    key: &str,
+    min: i64,
+    max: i64,
+    default: i64,
+    problems: &mut Problems,
+) -> i64 {
     let Some(value) = body.get(key).filter(|v| !v.is_null()) else { return default };
     match value.as_i64() {
         Some(n) if (min..=max).contains(&n) => n,
@@ -362,8 +373,8 @@ mod tests {
 
     #[test]
     fn every_problem_is_listed_at_once() {
-        let problems = parse(json!({"tags": "vip", "limit": 501, "bogus": 1, "createdAt": {"startAt": "yesterday"}}))
-            .unwrap_err();
+        let problems =
+            parse(json!({"tags": "vip", "limit": 501, "bogus": 1, "createdAt": {"startAt": "yesterday"}})).unwrap_err();
         assert_eq!(problems.len(), 4, "{problems:?}");
     }
 

@@ -91,9 +91,8 @@ impl SegmentDefinition {
         };
         let conditions = match fields.raw("conditions") {
             None | Some(Value::Null) => Vec::new(),
-            Some(value) => {
-                read_array(value, "conditions", MAX_SEGMENT_CONDITIONS, &mut problems, read_condition).unwrap_or_default()
-            }
+            Some(value) => read_array(value, "conditions", MAX_SEGMENT_CONDITIONS, &mut problems, read_condition)
+                .unwrap_or_default(),
         };
         fields.finish(&mut problems);
         match (name, problems.is_empty()) {
@@ -144,7 +143,8 @@ fn read_condition(value: &Value, path: &str, problems: &mut Problems) -> Option<
     let operator = match operator.as_deref().map(|o| (o, Operator::parse(o))) {
         Some((_, Some(op))) => Some(op),
         Some((text, None)) => {
-            problems.add(&format!("{path}.operator"), format!("{text:?} is not allowed; allowed: {}", Operator::ALLOWED));
+            problems
+                .add(&format!("{path}.operator"), format!("{text:?} is not allowed; allowed: {}", Operator::ALLOWED));
             None
         }
         None => {
@@ -206,7 +206,9 @@ impl Condition {
 
     fn to_json(&self) -> Value {
         match self {
-            Condition::Tag { operator, value } => json!({"field": "tag", "operator": operator.as_str(), "value": value}),
+            Condition::Tag { operator, value } => {
+                json!({"field": "tag", "operator": operator.as_str(), "value": value})
+            }
             Condition::Attribute { key, operator, value } => {
                 json!({"field": "attribute", "key": key, "operator": operator.as_str(), "value": value})
             }

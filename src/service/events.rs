@@ -251,7 +251,9 @@ async fn ingest_once(
     };
     let Loaded { mut users, versions } = load_versioned(&*app.store, workspace, &wanted).await?;
     let mut created_visitors: HashMap<(Platform, String), Id> = HashMap::new();
+    // In first-touched order (the commit's order), with a set to test membership in O(1).
     let mut touched: Vec<Id> = Vec::new();
+    let mut touched_set: HashSet<Id> = HashSet::new();
     let mut triggers = Vec::new();
     let mut applied_ids = Vec::new();
     let (mut applied, mut duplicates) = (0, 0);
@@ -306,7 +308,7 @@ async fn ingest_once(
         triggers.extend(trigger(id, event));
         user.updated_at = received.max(user.updated_at);
         applied += 1;
-        if !touched.contains(&id) {
+        if touched_set.insert(id) {
             touched.push(id);
         }
     }

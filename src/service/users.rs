@@ -8,13 +8,14 @@ use crate::engine::Page;
 use crate::error::{Error, Result};
 use crate::fields::{read_array, read_id, read_status, Fields, Problems};
 use crate::limits::MAX_STATUS_UPDATE_IDS;
-use crate::model::{apply_input, user_json, InputKind, User, UserInput};
+use crate::model::{apply_input, user_json, write_user_json, InputKind, User, UserInput};
 use crate::query::{parse_query, Query};
 use crate::store::Commit;
 
 /// A page of rendered users with its meta.
 pub struct QueryAnswer {
-    pub users: Vec<Value>,
+    /// The page's users as one JSON array, written straight from the documents (no `Value` tree).
+    pub users_json: Vec<u8>,
     pub meta: Value,
 }
 
@@ -31,17 +32,24 @@ pub async fn query(app: &App, workspace: &Workspace, query: &Query) -> Result<Qu
         workspace.engine.read().search(&query.filter, query.sort, query.page, query.limit, clock);
     let ids: Vec<Id> = users.iter().map(|(id, _)| *id).collect();
     let mut docs = load_users(&*app.store, workspace, &ids).await?;
-    let rendered = users
-        .iter()
-        .filter_map(|(id, segments)| docs.remove(id).map(|u| user_json(&u, segments, clock.now, clock.window_ms)))
-        .collect();
+    let mut users_json = Vec::with_capacity(256 + 1536 * users.len());
+    users_json.push(b'[');
+    for (id, segments) in &users {
+        if let Some(user) = docs.remove(id) {
+            if users_json.len() > 1 {
+                users_json.push(b',');
+            }
+            write_user_json(&mut users_json, &user, segments, clock.now, clock.window_ms);
+        }
+    }
+    users_json.push(b']');
     let meta = json!({
         "page": query.page,
         "limit": query.limit,
         "total": total,
         "totalPages": total.div_ceil(query.limit),
     });
-    Ok(QueryAnswer { users: rendered, meta })
+    Ok(QueryAnswer { users_json, meta })
 }
 
 /// Renders one committed user with the segments it matches now.

@@ -302,6 +302,8 @@ pub trait Store: Send + Sync + 'static {
         status: Option<DeliveryStatus>,
         limit: usize,
     ) -> StoreResult<Vec<Delivery>>;
+    /// How many deliveries are pending and how many were given up, over all workspaces.
+    async fn delivery_backlog(&self) -> StoreResult<(u64, u64)>;
     /// Makes a delivery pending and due now; false when there is none.
     async fn redeliver(&self, workspace: WorkspaceId, id: Id) -> StoreResult<bool>;
 }

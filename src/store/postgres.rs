@@ -819,6 +819,18 @@ impl Store for PostgresStore {
         rows.iter().map(delivery_from_row).collect()
     }
 
+    async fn delivery_backlog(&self) -> StoreResult<(u64, u64)> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT COUNT(*) FILTER (WHERE status = 'pending'), COUNT(*) FILTER (WHERE status = 'failed')
+                 FROM webhook_deliveries",
+                &[],
+            )
+            .await?;
+        Ok((row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64))
+    }
+
     async fn redeliver(&self, workspace: WorkspaceId, id: Id) -> StoreResult<bool> {
         let client = self.client().await?;
         let changed = client

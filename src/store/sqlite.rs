@@ -1,6 +1,7 @@
 //! The embedded store: one SQLite file in WAL mode, written with synchronous=FULL so that a
 //! committed write survives a crash of the process or the machine.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -8,7 +9,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
-use super::codec::{decode, encode, new_origin};
+use super::codec::{decode, encode, id_from_bytes, new_origin};
 use super::{
     Agent, Attempt, Bot, Change, ChangeKind, Commit, Conflict, Delivery, DeliveryStatus, SegmentRecord, Store,
     StoreResult, Subscription, Token, Version,
@@ -89,6 +90,60 @@ fn record_changes(
         insert.execute(params![workspace, first + i as i64, kind.as_str(), entity, origin, at])?;
     }
     Ok(())
+}
+
+/// The sizes of the `id IN (...)` lists users are read with. A list is padded to the next size
+/// by repeating one of its ids (IN ignores repeats), so a handful of cached statements serve any
+/// number of ids, and a page or a chunk is one statement instead of one per user.
+const IN_LIST_SIZES: [usize; 5] = [1, 8, 32, 128, 512];
+
+fn in_list_sql(size: usize) -> &'static str {
+    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        IN_LIST_SIZES
+            .iter()
+            .map(|&n| {
+                let marks = vec!["?"; n].join(",");
+                format!("SELECT id, doc, version FROM users WHERE workspace_id = ?1 AND id IN ({marks})")
+            })
+            .collect()
+    });
+    let index = IN_LIST_SIZES.iter().position(|&n| n == size).unwrap_or(IN_LIST_SIZES.len() - 1);
+    &all[index]
+}
+
+/// The documents of these users with their versions, in the order asked; missing ones are left
+/// out and an id asked twice is answered once (like the PostgreSQL store).
+fn read_users<T>(
+    conn: &Connection,
+    workspace: WorkspaceId,
+    ids: &[Id],
+    make: impl Fn(User, Version) -> T,
+) -> anyhow::Result<Vec<T>> {
+    let largest = IN_LIST_SIZES[IN_LIST_SIZES.len() - 1];
+    let mut found: HashMap<Id, (User, Version)> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(largest) {
+        let size = IN_LIST_SIZES.iter().copied().find(|&n| n >= chunk.len()).unwrap_or(largest);
+        let mut stmt = conn.prepare_cached(in_list_sql(size))?;
+        stmt.raw_bind_parameter(1, workspace)?;
+        for i in 0..size {
+            let id = chunk.get(i).unwrap_or(&chunk[0]);
+            stmt.raw_bind_parameter(i + 2, &id.as_bytes()[..])?;
+        }
+        let mut rows = stmt.raw_query();
+        while let Some(row) = rows.next()? {
+            let id = id_from_bytes(row.get_ref(0)?.as_blob()?).context("a user id of 12 bytes")?;
+            let user = decode(row.get_ref(1)?.as_blob()?)?;
+            found.insert(id, (user, row.get(2)?));
+        }
+    }
+    let mut users = Vec::with_capacity(found.len());
+    for id in ids {
+        if let Some((user, version)) = found.remove(id) {
+            users.push(make(user, version));
+        }
+    }
+    Ok(users)
 }
 
 fn parse_id(text: String) -> rusqlite::Result<Id> {
@@ -202,8 +257,9 @@ impl Store for SqliteStore {
     async fn token_by_hash(&self, secret_hash: &str) -> StoreResult<Option<Token>> {
         let hash = secret_hash.to_string();
         self.read(move |conn| {
+            // Every request authenticates: a cached statement keeps the lookup to one index probe.
             let sql = format!("SELECT {TOKEN_COLUMNS} WHERE t.secret_hash = ?1");
-            Ok(conn.query_row(&sql, [hash], token_from_row).optional()?)
+            Ok(conn.prepare_cached(&sql)?.query_row([hash], token_from_row).optional()?)
         })
         .await
     }
@@ -398,38 +454,19 @@ impl Store for SqliteStore {
     }
 
     async fn users(&self, workspace: WorkspaceId, ids: &[Id]) -> StoreResult<Vec<User>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let ids = ids.to_vec();
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached("SELECT doc FROM users WHERE workspace_id = ?1 AND id = ?2")?;
-            let mut users = Vec::with_capacity(ids.len());
-            for id in ids {
-                let doc: Option<Vec<u8>> =
-                    stmt.query_row(params![workspace, &id.as_bytes()[..]], |r| r.get(0)).optional()?;
-                if let Some(doc) = doc {
-                    users.push(decode(&doc)?);
-                }
-            }
-            Ok(users)
-        })
-        .await
+        self.read(move |conn| read_users(conn, workspace, &ids, |user, _| user)).await
     }
 
     async fn users_versioned(&self, workspace: WorkspaceId, ids: &[Id]) -> StoreResult<Vec<(User, Version)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let ids = ids.to_vec();
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached("SELECT doc, version FROM users WHERE workspace_id = ?1 AND id = ?2")?;
-            let mut users = Vec::with_capacity(ids.len());
-            for id in ids {
-                let row: Option<(Vec<u8>, i64)> = stmt
-                    .query_row(params![workspace, &id.as_bytes()[..]], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?;
-                if let Some((doc, version)) = row {
-                    users.push((decode(&doc)?, version));
-                }
-            }
-            Ok(users)
-        })
-        .await
+        self.read(move |conn| read_users(conn, workspace, &ids, |user, version| (user, version))).await
     }
 
     async fn seen_event_ids(&self, workspace: WorkspaceId, event_ids: &[String]) -> StoreResult<Vec<String>> {
@@ -696,6 +733,16 @@ impl Store for SqliteStore {
             let mut stmt = conn.prepare(&sql)?;
             let rows = stmt.query_map(params![workspace, status.map(DeliveryStatus::as_str), limit as i64], delivery_from_row)?;
             Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn delivery_backlog(&self) -> StoreResult<(u64, u64)> {
+        self.read(|conn| {
+            let count = |status: &str| -> rusqlite::Result<u64> {
+                conn.query_row("SELECT COUNT(*) FROM webhook_deliveries WHERE status = ?1", [status], |r| r.get(0))
+            };
+            Ok((count("pending")?, count("failed")?))
         })
         .await
     }

@@ -111,7 +111,11 @@ fn segments_of(user: &User, cx: &Context, now: Timestamp) -> Vec<Id> {
 }
 
 /// The outbox rows for these triggers; `user_of` gives each user as the change leaves it.
-pub fn deliveries<'u>(triggers: &[Trigger], user_of: impl Fn(Id) -> Option<&'u User>, cx: &Context) -> Vec<NewDelivery> {
+pub fn deliveries<'u>(
+    triggers: &[Trigger],
+    user_of: impl Fn(Id) -> Option<&'u User>,
+    cx: &Context,
+) -> Vec<NewDelivery> {
     if cx.subscriptions.is_empty() {
         return Vec::new();
     }

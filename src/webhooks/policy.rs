@@ -33,7 +33,8 @@ impl DestinationPolicy {
         if self == DestinationPolicy::Public {
             let port = parsed.port_or_known_default().unwrap_or(80);
             let host = host.trim_start_matches('[').trim_end_matches(']');
-            let addresses = tokio::net::lookup_host((host, port)).await.map_err(|e| format!("{host} does not resolve: {e}"))?;
+            let addresses =
+                tokio::net::lookup_host((host, port)).await.map_err(|e| format!("{host} does not resolve: {e}"))?;
             for address in addresses {
                 if !is_public(address.ip()) {
                     return Err(format!("{host} resolves to {}, which this server may not deliver to", address.ip()));

@@ -117,3 +117,33 @@ async fn tokens_are_random_256_bit_secrets_with_a_recognisable_prefix() {
     }
     assert_ne!(app.admin, app.agent);
 }
+
+#[tokio::test]
+async fn a_write_whose_client_hangs_up_still_lands_whole() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    let rows: Vec<Value> = (0..2_000)
+        .map(|i| json!({"profile": {"userDetails": {"name": format!("Gone {i}"), "tags": ["gone"]}}}))
+        .collect();
+    let body = serde_json::to_vec(&rows).unwrap();
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /inbox/users/import HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        app.addr,
+        app.admin,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body).await.unwrap();
+    stream.flush().await.unwrap();
+    drop(stream);
+    let mut total = 0;
+    for _ in 0..200 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        total = app.query(json!({"tags": ["gone"], "limit": 1})).await["meta"]["total"].as_u64().unwrap();
+        if total == 2_000 {
+            break;
+        }
+    }
+    assert_eq!(total, 2_000, "the import of a client that hung up is applied whole, engine included");
+}

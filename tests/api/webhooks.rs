@@ -369,9 +369,7 @@ async fn acknowledged_changes_are_delivered_after_a_crash() {
     let url = format!("http://127.0.0.1:{port}/hook");
     let (mut server, base) = crate::cli::serve(&db).await;
     let client = reqwest::Client::new();
-    let post = |path: &str, body: Value| {
-        client.post(format!("{base}{path}")).bearer_auth(&token).json(&body).send()
-    };
+    let post = |path: &str, body: Value| client.post(format!("{base}{path}")).bearer_auth(&token).json(&body).send();
     let answer = post(SUBSCRIBE, json!({"webhookUrl": url, "event": "newLeadHook", "subscribe": true})).await.unwrap();
     assert_eq!(answer.status(), 200);
     let answer: Value = post("/inbox/users/import", json!([{"uuid": "a"}, {"uuid": "b"}, {"uuid": "c"}]))
@@ -387,7 +385,8 @@ async fn acknowledged_changes_are_delivered_after_a_crash() {
 
     let receiver = Receiver::start_on(port).await;
     let (_server, _base) = crate::cli::serve(&db).await;
-    let hits = receiver.wait_for(3, 20).await;
+    // The pending deliveries keep their backoff across the restart: up to ~15 s plus jitter.
+    let hits = receiver.wait_for(3, 45).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let hits = if receiver.hits().len() > hits.len() { receiver.hits() } else { hits };
     let mut delivered: Vec<Value> = hits.iter().map(|h| h.json()["data"]["_id"].clone()).collect();
