@@ -203,6 +203,17 @@ pub enum Attempt {
     },
 }
 
+impl Attempt {
+    /// The outbox columns an attempt sets: status, next attempt, last error, delivered at.
+    pub fn columns(&self, at: Timestamp) -> (&'static str, Option<i64>, Option<String>, Option<i64>) {
+        match self {
+            Attempt::Delivered => ("delivered", None, None, Some(at.0)),
+            Attempt::Retry { at: next, error } => ("pending", Some(next.0), Some(error.clone()), None),
+            Attempt::Failed { error } => ("failed", None, Some(error.clone()), None),
+        }
+    }
+}
+
 /// Everything one write changes, committed in one transaction.
 #[derive(Default, Debug)]
 pub struct Commit {

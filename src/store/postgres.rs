@@ -788,11 +788,7 @@ impl Store for PostgresStore {
         at: Timestamp,
         attempt: &Attempt,
     ) -> StoreResult<()> {
-        let (status, next, error, delivered) = match attempt {
-            Attempt::Delivered => ("delivered", None, None, Some(at.0)),
-            Attempt::Retry { at: next, error } => ("pending", Some(next.0), Some(error.clone()), None),
-            Attempt::Failed { error } => ("failed", None, Some(error.clone()), None),
-        };
+        let (status, next, error, delivered) = attempt.columns(at);
         let client = self.client().await?;
         client
             .execute(

@@ -702,13 +702,8 @@ impl Store for SqliteStore {
         at: Timestamp,
         attempt: &Attempt,
     ) -> StoreResult<()> {
-        let attempt = attempt.clone();
+        let (status, next, error, delivered) = attempt.columns(at);
         self.write(move |conn| {
-            let (status, next, error, delivered) = match attempt {
-                Attempt::Delivered => ("delivered", None, None, Some(at.0)),
-                Attempt::Retry { at: next, error } => ("pending", Some(next.0), Some(error), None),
-                Attempt::Failed { error } => ("failed", None, Some(error), None),
-            };
             conn.execute(
                 "UPDATE webhook_deliveries SET status = ?3, attempts = attempts + 1, last_attempt_at = ?4,
                  next_attempt_at = COALESCE(?5, next_attempt_at), last_error = COALESCE(?6, last_error),
