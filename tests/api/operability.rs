@@ -147,3 +147,20 @@ async fn a_write_whose_client_hangs_up_still_lands_whole() {
     }
     assert_eq!(total, 2_000, "the import of a client that hung up is applied whole, engine included");
 }
+
+#[tokio::test]
+async fn metrics_show_the_webhook_backlog() {
+    let app = spawn_app().await;
+    // Nothing listens there: the delivery fails and stays pending, retrying.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let subscription =
+        json!({"webhookUrl": format!("http://127.0.0.1:{port}/hook"), "event": "newLeadHook", "subscribe": true});
+    let (status, answer) = app.post("/integrations/custom-app/subscribe-trigger-event", &app.admin, subscription).await;
+    assert_eq!(status, 200, "{answer}");
+    app.import_one(json!({"uuid": "waiting"})).await;
+    let answer = app.raw(Method::GET, "/metrics", None, None, None).await;
+    let text = answer.text();
+    for line in ["inboxd_webhook_deliveries_pending 1", "inboxd_webhook_deliveries_failed 0"] {
+        assert!(text.lines().any(|l| l == line), "no line {line:?} in\n{text}");
+    }
+}
