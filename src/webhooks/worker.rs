@@ -25,12 +25,21 @@ const RETRY_FOR_MS: i64 = 25 * 3_600_000;
 /// Seconds before retry n (then the last one, repeated): the first three come within a minute.
 const BACKOFF_SECS: [u64; 9] = [1, 5, 15, 60, 300, 900, 1_800, 3_600, 7_200];
 
+/// Which deliveries this node is sending, and which it finished since the outbox was last read.
+/// A list read from the outbox can be stale by the time it is walked: a delivery finished
+/// meanwhile must not be sent again from it.
+#[derive(Default)]
+struct Tracker {
+    in_flight: HashSet<Id>,
+    finished_since_read: HashSet<Id>,
+}
+
 pub struct Deliverer {
     store: Arc<dyn Store>,
     policy: DestinationPolicy,
     client: reqwest::Client,
     wake: Arc<Notify>,
-    in_flight: Mutex<HashSet<Id>>,
+    tracker: Mutex<Tracker>,
     slots: Arc<Semaphore>,
 }
 
@@ -61,7 +70,7 @@ impl Deliverer {
             policy,
             client,
             wake,
-            in_flight: Mutex::new(HashSet::new()),
+            tracker: Mutex::new(Tracker::default()),
             slots: Arc::new(Semaphore::new(CONCURRENT_DELIVERIES)),
         }))
     }
@@ -69,17 +78,27 @@ impl Deliverer {
     /// Runs forever: takes due deliveries and sends each on its own task.
     pub async fn run(self: Arc<Self>) {
         loop {
+            // Cleared before the read: whatever finishes from now on may still be in the list.
+            self.tracker.lock().finished_since_read.clear();
             match self.store.due_deliveries(Timestamp::now(), 64).await {
                 Ok(due) => {
                     for delivery in due {
-                        if !self.in_flight.lock().insert(delivery.id) {
-                            continue;
-                        }
                         let Ok(slot) = self.slots.clone().acquire_owned().await else { return };
+                        {
+                            let mut tracker = self.tracker.lock();
+                            if tracker.finished_since_read.contains(&delivery.id)
+                                || !tracker.in_flight.insert(delivery.id)
+                            {
+                                continue;
+                            }
+                        }
                         let this = self.clone();
                         tokio::spawn(async move {
                             this.deliver(&delivery).await;
-                            this.in_flight.lock().remove(&delivery.id);
+                            let mut tracker = this.tracker.lock();
+                            tracker.finished_since_read.insert(delivery.id);
+                            tracker.in_flight.remove(&delivery.id);
+                            drop(tracker);
                             drop(slot);
                             this.wake.notify_one();
                         });
