@@ -27,6 +27,8 @@ pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Longest accepted client-given request id; a longer or odd one is replaced.
 const MAX_REQUEST_ID: usize = 128;
+/// Requests slower than this are logged at info level (the others at debug).
+const SLOW: Duration = Duration::from_secs(1);
 
 /// Shared by the layer, the /metrics handler and graceful shutdown.
 pub struct Ops {
@@ -154,7 +156,17 @@ pub async fn around(State(ops): State<Arc<Ops>>, request: Request, next: Next) -
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     ops.metrics.record(&route, &method, status, elapsed);
-    span.in_scope(|| tracing::info!(status, latency_ms = elapsed.as_secs_f64() * 1000.0, "answered"));
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    // An access line per request would cost more than many answers do: routine ones are debug.
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::warn!(status, latency_ms, "answered");
+        } else if elapsed >= SLOW {
+            tracing::info!(status, latency_ms, "answered slowly");
+        } else {
+            tracing::debug!(status, latency_ms, "answered");
+        }
+    });
     response
 }
 

@@ -24,10 +24,6 @@ impl Status {
         Status("DELETED".into())
     }
 
-    pub fn is_deleted(&self) -> bool {
-        self.0 == "DELETED"
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }

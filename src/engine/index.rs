@@ -12,6 +12,9 @@ use crate::domain::Sender;
 
 const FLAGS: [u8; 4] = [CONTACT, INTERACTED, LIVE_CHAT, SUBSCRIBER];
 
+/// Up to this many candidates, a union of value bitmaps is answered by membership tests.
+const PROBE: u64 = if cfg!(test) { 3 } else { 256 };
+
 fn sender_index(sender: Sender) -> usize {
     match sender {
         Sender::User => 0,
@@ -38,8 +41,8 @@ trait Put {
 }
 
 impl Put for RoaringBitmap {
-    /// Inserts. Not `push`, though new users take the highest slot: in roaring 0.10 a push onto a
-    /// bitmap container first finds its maximum by scanning up to 1,024 words from the top.
+    /// Inserts. Not `try_push`, though new users take the highest slot: a push onto a bitmap
+    /// container first finds its maximum by scanning up to 1,024 words from the top.
     fn put(&mut self, slot: u32) {
         self.insert(slot);
     }
@@ -306,6 +309,43 @@ fn cost(filter: &Compiled) -> u8 {
 }
 
 impl Eval<'_> {
+    /// How many users a value condition holds at most (u64::MAX when not known without evaluating),
+    /// so `And` starts from the narrowest and each later part works within less.
+    fn size(&self, filter: &Compiled) -> u64 {
+        let index = self.index;
+        let sum = |bitmaps: &mut dyn Iterator<Item = &RoaringBitmap>| bitmaps.map(|b| b.len()).sum();
+        match filter {
+            Compiled::TagIn(tags) => sum(&mut tags.iter().filter_map(|t| index.tags.get(*t as usize))),
+            Compiled::StatusIn(statuses) => sum(&mut statuses.iter().filter_map(|s| index.statuses.get(*s as usize))),
+            Compiled::BotIn(bots) => {
+                sum(&mut bots.iter().filter_map(|(platform, bot)| index.bots[platform.index()].get(bot)))
+            }
+            Compiled::AgentIn { agents, unassigned } => {
+                let assigned: u64 = sum(&mut agents.iter().filter_map(|a| index.agents.get(a)));
+                assigned + if *unassigned { index.unassigned.len() } else { 0 }
+            }
+            Compiled::HasAnyTag => index.tagged.len(),
+            Compiled::HasPlatform(platform) => index.platforms[platform.index()].len(),
+            Compiled::Flag(flag) => FLAGS.iter().position(|f| f == flag).map_or(0, |p| index.flags[p].len()),
+            Compiled::Ordered { since: None } => index.ordered.len(),
+            _ => u64::MAX,
+        }
+    }
+
+    /// The one bitmap that answers a value condition, if it is that simple (no copy needed).
+    fn single_bitmap(&self, filter: &Compiled) -> Option<&RoaringBitmap> {
+        let index = self.index;
+        match filter {
+            Compiled::TagIn(tags) if tags.len() == 1 => index.tags.get(tags[0] as usize),
+            Compiled::StatusIn(statuses) if statuses.len() == 1 => index.statuses.get(statuses[0] as usize),
+            Compiled::HasAnyTag => Some(&index.tagged),
+            Compiled::HasPlatform(platform) => Some(&index.platforms[platform.index()]),
+            Compiled::Flag(flag) => FLAGS.iter().position(|f| f == flag).map(|p| &index.flags[p]),
+            Compiled::Ordered { since: None } => Some(&index.ordered),
+            _ => None,
+        }
+    }
+
     /// Exactly the users of `within` (every live user when None) that match.
     pub fn eval(&self, filter: &Compiled, within: Option<&RoaringBitmap>) -> RoaringBitmap {
         let index = self.index;
@@ -314,19 +354,24 @@ impl Eval<'_> {
             Some(within) => bitmap & within,
             None => bitmap.clone(),
         };
-        let union = |bitmaps: Vec<&RoaringBitmap>| {
-            let mut found: RoaringBitmap = roaring::MultiOps::union(bitmaps);
-            if let Some(within) = within {
-                found &= within;
+        let union = |bitmaps: Vec<&RoaringBitmap>| match within {
+            // A page's worth of candidates is cheaper to look up one by one than whole bitmaps to merge.
+            Some(within) if within.len() <= PROBE => {
+                RoaringBitmap::from_sorted_iter(within.iter().filter(|slot| bitmaps.iter().any(|b| b.contains(*slot))))
+                    .unwrap_or_default()
             }
-            found
+            Some(within) => match bitmaps.as_slice() {
+                [one] => *one & within,
+                _ => &roaring::MultiOps::union(bitmaps) & within,
+            },
+            None => roaring::MultiOps::union(bitmaps),
         };
         match filter {
             Compiled::Const(true) => base().clone(),
             Compiled::Const(false) => RoaringBitmap::new(),
             Compiled::And(parts) => {
                 let mut parts: Vec<&Compiled> = parts.iter().collect();
-                parts.sort_by_key(|p| cost(p));
+                parts.sort_by_cached_key(|p| (cost(p), self.size(p)));
                 let mut found: Option<RoaringBitmap> = None;
                 for part in parts {
                     let narrowed = self.eval(part, found.as_ref().or(within));
@@ -346,7 +391,10 @@ impl Eval<'_> {
             }
             Compiled::Not(inner) => {
                 let base = base();
-                base - self.eval(inner, Some(base))
+                match self.single_bitmap(inner) {
+                    Some(excluded) => base - excluded,
+                    None => base - self.eval(inner, Some(base)),
+                }
             }
             Compiled::Text(search) => index.text.search(search, base()),
             Compiled::TagIn(tags) => union(tags.iter().filter_map(|t| index.tags.get(*t as usize)).collect()),

@@ -6,6 +6,7 @@
 //! Every committed write updates it in place (`upsert`, `remove`); a cold start builds it in bulk
 //! (`Builder`), each bitmap and order once.
 
+mod bits;
 mod build;
 mod compile;
 mod identities;
@@ -29,6 +30,7 @@ use roaring::RoaringBitmap;
 use crate::domain::{Id, Timestamp};
 use crate::model::User;
 use crate::query::{Filter, Order, Sort, SortKey};
+use bits::Members;
 pub use build::{BackgroundBuilder, Builder};
 use compile::{compile, Compiled, Context};
 use identities::Key;
@@ -333,8 +335,9 @@ impl Engine {
         if should_walk(total, walk_cost, sort_cost) {
             let mut page = Vec::with_capacity((end - skip).min(100_000) as usize);
             let mut seen = 0u64;
+            let members = Members::of(result, self.rows.len() as u32, walk_cost);
             self.walk(sort, |slot| {
-                if result.contains(slot) {
+                if members.contains(slot) {
                     if seen >= skip {
                         page.push(slot);
                     }

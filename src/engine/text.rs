@@ -195,7 +195,7 @@ impl TextIndex {
             let bitmap = self.trigrams.entry(gram).or_default();
             // Most trigram bitmaps are sparse (array containers), where appending the highest slot
             // (a new user's) is cheaper than inserting, which searches a cold array.
-            if !bitmap.push(slot) {
+            if bitmap.try_push(slot).is_err() {
                 bitmap.insert(slot);
             }
         }
@@ -261,7 +261,7 @@ impl TextIndex {
             if candidates.is_empty() {
                 break;
             }
-            candidates &= *bitmap;
+            candidates = &candidates & *bitmap;
         }
         Some(candidates)
     }

@@ -74,10 +74,10 @@ impl Timeline {
         }
         let mut found = roaring::MultiOps::union(whole);
         found |= edges;
-        if let Some(within) = within {
-            found &= within;
+        match within {
+            Some(within) => &found & within,
+            None => found,
         }
-        found
     }
 
     pub fn heap_bytes(&self) -> usize {

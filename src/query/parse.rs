@@ -95,13 +95,10 @@ pub fn parse_query(body: &Value, segment_exists: &dyn Fn(Id) -> bool) -> Result<
     if let Some(tags) = list(body, "tags", &mut problems, read_string) {
         conditions.push(Filter::TagIn(tags.iter().map(|t| t.trim().to_lowercase()).collect()));
     }
-    let statuses = list(body, "status", &mut problems, read_status);
-    let wants_deleted = statuses.as_ref().is_some_and(|s| s.iter().any(Status::is_deleted));
-    if let Some(statuses) = statuses {
-        conditions.push(Filter::StatusIn(statuses));
-    }
-    if !wants_deleted {
-        conditions.push(Filter::negate(Filter::StatusIn(vec![Status::deleted()])));
+    match list(body, "status", &mut problems, read_status) {
+        // A status list leaves DELETED users out unless it names DELETED: no exclusion to add.
+        Some(statuses) => conditions.push(Filter::StatusIn(statuses)),
+        None => conditions.push(Filter::negate(Filter::StatusIn(vec![Status::deleted()]))),
     }
     let mut bots = Vec::new();
     for platform in Platform::ALL {

@@ -1,0 +1,78 @@
+//! A result set as a flat bit array, for walks that test many users against it: one load per test
+//! instead of a container search.
+
+use roaring::RoaringBitmap;
+
+/// Tests `RoaringBitmap::contains` would answer, made cheaper when there are many to make.
+pub enum Members<'a> {
+    Roaring(&'a RoaringBitmap),
+    Flat(Vec<u64>),
+}
+
+/// Below this many expected tests, building a flat array does not pay.
+const FLAT_AT: f64 = if cfg!(test) { 0.0 } else { 4096.0 };
+
+impl<'a> Members<'a> {
+    /// The members of `result` among slots `0..slots`, flattened when about `tests` membership
+    /// tests would cost more than writing the bits. The bits are written run by run, so a dense
+    /// result costs about as many steps as it has gaps.
+    pub fn of(result: &'a RoaringBitmap, slots: u32, tests: f64) -> Members<'a> {
+        let total = result.len();
+        let gaps = u64::from(slots).saturating_sub(total);
+        if tests < FLAT_AT || (total.min(gaps) as f64) > tests * 4.0 {
+            return Members::Roaring(result);
+        }
+        let mut bits = vec![0u64; slots as usize / 64 + 1];
+        let mut runs = result.iter();
+        while let Some(run) = runs.next_range() {
+            set_run(&mut bits, *run.start() as usize, *run.end() as usize);
+        }
+        Members::Flat(bits)
+    }
+
+    /// Only for slots below the `slots` given to `of` (or any slot of the bitmap).
+    pub fn contains(&self, slot: u32) -> bool {
+        match self {
+            Members::Roaring(result) => result.contains(slot),
+            Members::Flat(bits) => bits.get(slot as usize / 64).is_some_and(|word| word & (1 << (slot % 64)) != 0),
+        }
+    }
+}
+
+/// Sets bits `first..=last`.
+fn set_run(bits: &mut [u64], first: usize, last: usize) {
+    let (first_word, last_word) = (first / 64, last / 64);
+    let head = u64::MAX << (first % 64);
+    let tail = u64::MAX >> (63 - last % 64);
+    if first_word == last_word {
+        bits[first_word] |= head & tail;
+        return;
+    }
+    bits[first_word] |= head;
+    bits[first_word + 1..last_word].fill(u64::MAX);
+    bits[last_word] |= tail;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flat_members_are_the_bitmap_members() {
+        let slots = 70_000u32;
+        for result in [
+            RoaringBitmap::new(),
+            (0..slots).step_by(3).collect::<RoaringBitmap>(),
+            (0..slots).filter(|s| s % 97 != 0).collect::<RoaringBitmap>(),
+            (0..slots).collect::<RoaringBitmap>(),
+            [0, 63, 64, 65, 127, 128, 4095, 4096, 69_999].into_iter().collect::<RoaringBitmap>(),
+            (100..200).chain(1000..1064).chain(5000..9000).collect::<RoaringBitmap>(),
+        ] {
+            let members = Members::of(&result, slots, 1e9);
+            assert!(matches!(members, Members::Flat(_)));
+            for slot in 0..slots {
+                assert_eq!(members.contains(slot), result.contains(slot), "slot {slot}");
+            }
+        }
+    }
+}
