@@ -96,8 +96,11 @@ enum Command {
         #[arg(long)]
         db: Option<PathBuf>,
         /// Measure the engine, cold start and memory only (no HTTP timings, export or ingest).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "export_only")]
         engine_only: bool,
+        /// Measure the CSV export only (rows/s and peak RSS growth).
+        #[arg(long)]
+        export_only: bool,
     },
 }
 
@@ -187,8 +190,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Token { action } => token(action).await?,
         Command::Demo { contacts, db } => demo(contacts, db).await?,
-        Command::Bench { contacts, db, engine_only } => {
-            print!("{}", inboxd::bench::run(inboxd::bench::BenchSettings { contacts, db, engine_only }).await?);
+        Command::Bench { contacts, db, engine_only, export_only } => {
+            let settings = inboxd::bench::BenchSettings { contacts, db, engine_only, export_only };
+            print!("{}", inboxd::bench::run(settings).await?);
         }
     }
     Ok(())

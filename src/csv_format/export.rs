@@ -1,7 +1,7 @@
 //! Users written as the export's CSV rows: the columns, their cells and a writer for streaming them.
 
-use crate::domain::{Platform, Timestamp};
-use crate::model::{attribute_text, User};
+use crate::domain::{Id, Platform, Timestamp};
+use crate::model::{attribute_text, AttributeValue, ExportedUser, User};
 
 use super::reads_as_formula;
 
@@ -109,15 +109,6 @@ fn bool_text(value: bool) -> &'static str {
     }
 }
 
-/// `User::attribute` without its two lower-cased copies per comparison when both keys are ASCII
-/// (where comparing ignoring ASCII case is the same test).
-fn attribute_of<'u>(user: &'u User, key: &str) -> Option<&'u serde_json::Value> {
-    if !key.is_ascii() || user.profile.attributes.iter().any(|a| !a.key.is_ascii()) {
-        return user.attribute(key);
-    }
-    user.profile.attributes.iter().find(|a| a.key.eq_ignore_ascii_case(key)).map(|a| &a.value)
-}
-
 fn text(value: Option<&str>) -> String {
     value.unwrap_or_default().to_string()
 }
@@ -152,7 +143,23 @@ pub struct CsvRows {
 /// Bytes that make the csv crate quote a cell (with its default writer: `,` delimiter, `"` quote
 /// doubled, `\n` terminator, which also quotes `\r`).
 fn needs_quotes(cell: &str) -> bool {
-    cell.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+    // Eight bytes at a time: every cell of an export is scanned.
+    let mut words = cell.as_bytes().chunks_exact(8);
+    for word in words.by_ref() {
+        let word = u64::from_le_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
+        if [b',', b'"', b'\n', b'\r'].into_iter().any(|b| has_byte(word, b)) {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+}
+
+/// Whether any of the word's eight bytes is `byte` (the classic zero-byte test on `word ^ byte...`).
+fn has_byte(word: u64, byte: u8) -> bool {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let x = word ^ (LOW * u64::from(byte));
+    x.wrapping_sub(LOW) & !x & HIGH != 0
 }
 
 impl CsvRows {
@@ -173,28 +180,47 @@ impl CsvRows {
     /// Appends one user's row: the same bytes as `write_row(&record(user, agent_name,
     /// attribute_keys, is_online))`, written straight into the buffer without a `String` per cell.
     pub fn write_user(&mut self, user: &User, agent_name: Option<&str>, attribute_keys: &[String], is_online: bool) {
+        self.write_exported(&ExportedUser::from(user), agent_name, attribute_keys, is_online);
+    }
+
+    /// `write_user` for what the export reads of a user.
+    pub fn write_exported(
+        &mut self,
+        user: &ExportedUser,
+        agent_name: Option<&str>,
+        attribute_keys: &[String],
+        is_online: bool,
+    ) {
         use std::fmt::Write;
         let profile = &user.profile;
         let message = user.last_message.as_ref();
-        self.formatted(|s| write!(s, "{}", user.id));
-        self.opt(user.uuid.as_deref());
-        self.opt(profile.name.as_deref());
-        self.opt(profile.user_provided_name.as_deref());
-        self.opt(profile.email.as_deref());
+        self.id(user.id);
+        self.opt(user.uuid);
+        self.opt(profile.name);
+        self.opt(profile.user_provided_name);
+        self.opt(profile.email);
         match &profile.phone {
-            Some(phone) => self.formatted(|s| s.write_str(&phone.international())),
+            // Phone::international, without its String.
+            Some(phone) => self.formatted(|s| {
+                if let Some(prefix) = phone.prefix {
+                    s.push('+');
+                    s.push_str(prefix);
+                }
+                s.push_str(phone.number);
+                Ok(())
+            }),
             None => self.cell(""),
         }
-        self.opt(profile.whatsapp_number.as_deref());
-        self.opt(profile.telegram_user_name.as_deref());
-        self.opt(profile.facebook_profile_id.as_deref());
-        self.opt(profile.city.as_deref());
-        self.opt(profile.country.as_deref());
+        self.opt(profile.whatsapp_number);
+        self.opt(profile.telegram_user_name);
+        self.opt(profile.facebook_profile_id);
+        self.opt(profile.city);
+        self.opt(profile.country);
         self.joined(user.platforms().map(Platform::as_str));
-        self.cell(user.status.as_str());
-        self.joined(profile.tags.iter().map(String::as_str));
+        self.cell(user.status.0);
+        self.joined(profile.tags.iter().copied());
         match user.agent {
-            Some(agent) => self.formatted(|s| write!(s, "{agent}")),
+            Some(agent) => self.id(agent),
             None => self.cell(""),
         }
         self.opt(agent_name);
@@ -203,7 +229,7 @@ impl CsvRows {
         self.time(user.last_seen_at);
         self.time(message.map(|m| m.at));
         self.opt(message.map(|m| m.by.as_str()));
-        self.opt(message.map(|m| m.text.as_str()));
+        self.opt(message.map(|m| m.text));
         self.cell(bool_text(user.user_interacted));
         self.cell(bool_text(is_online));
         self.cell(bool_text(user.is_live_chat_active));
@@ -214,18 +240,27 @@ impl CsvRows {
         self.time(user.orders.last_at);
         self.formatted(|s| write!(s, "{}", user.orders.count));
         self.formatted(|s| write!(s, "{}", user.unread));
-        for key in attribute_keys {
-            match attribute_of(user, key) {
-                Some(serde_json::Value::String(text)) => {
-                    let text: &str = text;
-                    self.cell(text)
-                }
-                Some(serde_json::Value::Null) | None => self.cell(""),
-                Some(other) => self.formatted(|s| write!(s, "{other}")),
+        for value in user.attributes_under(attribute_keys) {
+            match value {
+                Some(AttributeValue::Text(text)) => self.cell(text),
+                Some(AttributeValue::Other(serde_json::Value::Null)) | None => self.cell(""),
+                Some(AttributeValue::Other(other)) => self.formatted(|s| write!(s, "{other}")),
             }
         }
         self.bytes.push(b'\n');
         self.in_row = false;
+    }
+
+    /// An id cell: 24 hex characters, never quoted nor guarded.
+    fn id(&mut self, id: Id) {
+        let mut hex = [0u8; 24];
+        // Cannot fail: the buffer is exactly twice the id's length.
+        let _ = hex::encode_to_slice(id.as_bytes(), &mut hex);
+        if self.in_row {
+            self.bytes.push(b',');
+        }
+        self.in_row = true;
+        self.bytes.extend_from_slice(&hex);
     }
 
     /// Appends one cell: guarded against formulas (`neutralise`), quoted when the csv crate would.
@@ -293,6 +328,16 @@ impl CsvRows {
         // The next chunk is about as long as this one: start it at that size, not by doubling.
         let capacity = self.bytes.len();
         std::mem::replace(&mut self.bytes, Vec::with_capacity(capacity))
+    }
+
+    /// The bytes written since the last take, to be read in place before a `clear`.
+    pub fn written(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Forgets the bytes written, keeping the buffer's room for the next rows.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
     }
 
     /// How many bytes are waiting to be taken.
@@ -438,6 +483,20 @@ mod tests {
             written.write_user(&user, agent, &keys, online);
             let expected = String::from_utf8(expected.take_bytes()).expect("utf-8");
             assert_eq!(String::from_utf8(written.take_bytes()).expect("utf-8"), format!("{expected}{expected}"));
+        }
+    }
+
+    #[test]
+    fn quoting_is_seen_at_any_place_in_a_cell() {
+        let plain = "abcdefghijklmnopqrstuvwxyzé€";
+        assert!(!needs_quotes(plain));
+        for special in [',', '"', '\n', '\r'] {
+            for at in 0..=plain.chars().count() {
+                let mut cell: String = plain.chars().take(at).collect();
+                cell.push(special);
+                cell.extend(plain.chars().skip(at));
+                assert!(needs_quotes(&cell), "{cell:?}");
+            }
         }
     }
 

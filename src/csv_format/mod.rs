@@ -12,7 +12,13 @@ const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 /// a run of `'` (not only at the first character) is what keeps every value round-trippable: a value
 /// that itself starts with `'=` is exported as `''=` and imported back as `'=`.
 fn reads_as_formula(cell: &str) -> bool {
-    cell.trim_start_matches('\'').starts_with(FORMULA_STARTS)
+    // Every cell of an export is asked: most start with a letter or digit and are answered at once.
+    match cell.as_bytes().first() {
+        Some(b'\'' | b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => {
+            cell.trim_start_matches('\'').starts_with(FORMULA_STARTS)
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]

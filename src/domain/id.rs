@@ -45,7 +45,11 @@ impl Id {
 
 impl fmt::Display for Id {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0))
+        // On the stack: ids are written for every row of an export and every user of a page.
+        let mut hex = [0u8; 24];
+        // Cannot fail: the buffer is exactly twice the id's length.
+        let _ = hex::encode_to_slice(self.0, &mut hex);
+        f.write_str(std::str::from_utf8(&hex).unwrap_or_default())
     }
 }
 

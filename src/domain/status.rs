@@ -11,9 +11,13 @@ impl Status {
     pub const RULE: &'static str = "an upper-case word of A-Z, 0-9 and _ (1 to 32 characters)";
 
     pub fn parse(text: &str) -> Option<Status> {
-        let valid = (1..=32).contains(&text.len())
-            && text.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-        valid.then(|| Status(text.to_string()))
+        Status::is_valid(text).then(|| Status(text.to_string()))
+    }
+
+    /// Whether `parse` would accept the text.
+    pub fn is_valid(text: &str) -> bool {
+        (1..=32).contains(&text.len())
+            && text.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
     }
 
     pub fn open() -> Status {

@@ -1,11 +1,13 @@
 //! The user document, its JSON form, and the input shape that changes it.
 
 mod apply;
+mod exported;
 pub mod input;
 mod render;
 mod user;
 
 pub use apply::{apply_input, merge_attributes};
+pub use exported::{AttributeValue, ExportedUser};
 pub use input::{InputKind, UserInput};
 pub use render::{user_json, write_user_json};
 pub use user::{attribute_text, Attribute, Message, Note, Orders, Presence, Profile, User};

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::domain::Id;
-use crate::model::User;
+use crate::model::{ExportedUser, User};
 
 /// A user document as stored: compact MessagePack. Structs are arrays of their fields in
 /// declaration order, ids are their 12 bytes and timestamps their milliseconds (the binary forms
@@ -23,6 +23,49 @@ pub fn encode(user: &User) -> anyhow::Result<Vec<u8>> {
 /// derive, which accepts a struct as an array or a map.
 pub fn decode(bytes: &[u8]) -> anyhow::Result<User> {
     Ok(rmp_serde::from_slice(bytes)?)
+}
+
+/// Reads only what the CSV export writes, borrowing the text from `bytes`; both forms, like `decode`.
+pub fn decode_exported(bytes: &[u8]) -> anyhow::Result<ExportedUser<'_>> {
+    Ok(rmp_serde::from_slice(bytes)?)
+}
+
+/// Stored documents as read, not decoded: ids with their encoded bytes, kept in one buffer.
+#[derive(Debug, Default)]
+pub struct Documents {
+    ids: Vec<Id>,
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Documents {
+    pub fn with_capacity(documents: usize) -> Documents {
+        Documents { ids: Vec::with_capacity(documents), bytes: Vec::new(), ends: Vec::with_capacity(documents) }
+    }
+
+    pub fn push(&mut self, id: Id, document: &[u8]) {
+        self.ids.push(id);
+        self.bytes.extend_from_slice(document);
+        self.ends.push(self.bytes.len());
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    pub fn last_id(&self) -> Option<Id> {
+        self.ids.last().copied()
+    }
+
+    /// Each id with its encoded document, in the order read.
+    pub fn iter(&self) -> impl Iterator<Item = (Id, &[u8])> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        self.ids.iter().zip(starts.zip(self.ends.iter())).map(|(id, (start, &end))| (*id, &self.bytes[start..end]))
+    }
 }
 
 /// A user id as stored: its 12 bytes.
@@ -85,5 +128,55 @@ mod tests {
             .expect("encode");
         assert_eq!(decode(&legacy).expect("decode"), user);
         assert!(encode(&user).expect("encode").len() < legacy.len());
+    }
+
+    /// The export's row from the borrowed view, and from the full decode.
+    fn rows_both_ways(bytes: &[u8], keys: &[String]) -> (String, String) {
+        let mut viewed = crate::csv_format::export::CsvRows::new();
+        viewed.write_exported(&decode_exported(bytes).expect("view"), Some("Ann"), keys, true);
+        let mut decoded = crate::csv_format::export::CsvRows::new();
+        decoded.write_user(&decode(bytes).expect("decode"), Some("Ann"), keys, true);
+        let text = |mut rows: crate::csv_format::export::CsvRows| String::from_utf8(rows.take_bytes()).expect("utf-8");
+        (text(viewed), text(decoded))
+    }
+
+    #[test]
+    fn the_export_view_writes_the_row_of_the_full_decode_from_both_forms() {
+        let mut full = full_user();
+        full.profile.picture = Some("https://example.com/p.png".into());
+        full.profile.instagram_profile_id = Some("ig".into());
+        full.profile.tags.push("=sum".into());
+        full.profile.attributes.extend([
+            Attribute { key: "nothing".into(), value: json!(null) },
+            Attribute { key: "list".into(), value: json!([1, "a"]) },
+            Attribute { key: "map".into(), value: json!({"b": 2, "a": 1}) },
+            Attribute { key: "big".into(), value: json!(u64::MAX) },
+            Attribute { key: "below".into(), value: json!(-7) },
+        ]);
+        let mut unicode = full.clone();
+        unicode.profile.attributes.push(Attribute { key: "Ünit".into(), value: json!("m²") });
+        let bare = User::new(Id::parse("65f1c2a9e4b0a1b2c3d4e5fb").expect("id"), Timestamp(0));
+        let keys: Vec<String> = ["big", "below", "LIST", "map", "nothing", "plan", "seats", "trial", "ünit", "zone"]
+            .map(String::from)
+            .into();
+        for user in [full, unicode, bare] {
+            let mut legacy = Vec::new();
+            user.serialize(&mut rmp_serde::Serializer::new(&mut legacy).with_struct_map().with_human_readable())
+                .expect("encode");
+            for bytes in [encode(&user).expect("encode"), legacy] {
+                let (viewed, decoded) = rows_both_ways(&bytes, &keys);
+                assert_eq!(viewed, decoded);
+            }
+        }
+    }
+
+    #[test]
+    fn the_export_view_refuses_what_the_full_decode_refuses() {
+        let mut user = full_user();
+        user.profile.name = Some("x".into());
+        let mut bytes = encode(&user).expect("encode");
+        bytes.truncate(bytes.len() - 3);
+        assert!(decode(&bytes).is_err());
+        assert!(decode_exported(&bytes).is_err());
     }
 }

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Id, Platform, Role, Timestamp, WorkspaceId};
 use crate::model::User;
 
+pub use codec::Documents;
 pub use postgres::{is_postgres_url, PostgresStore};
 pub use sqlite::SqliteStore;
 
@@ -268,6 +269,10 @@ pub trait Store: Send + Sync + 'static {
         workspace: WorkspaceId,
         each_batch: &mut (dyn FnMut(Vec<User>) + Send),
     ) -> StoreResult<()>;
+    /// The stored documents of up to `limit` users whose ids follow `after` (from the first when
+    /// None), in id order and undecoded: a walk of the whole workspace in the order it is stored,
+    /// for a reader that decodes only what it needs.
+    async fn documents_after(&self, workspace: WorkspaceId, after: Option<Id>, limit: usize) -> StoreResult<Documents>;
     /// The documents of these users, in the order asked; missing ones are left out.
     async fn users(&self, workspace: WorkspaceId, ids: &[Id]) -> StoreResult<Vec<User>>;
     /// Which of these event ids were already applied.

@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{AsyncMessage, NoTls, Row};
 
-use super::codec::{decode, encode, id_from_bytes, new_origin};
+use super::codec::{decode, encode, id_from_bytes, new_origin, Documents};
 use super::{
     Agent, Attempt, Bot, Change, ChangeKind, Commit, Conflict, Delivery, DeliveryStatus, SegmentRecord, Store,
     StoreResult, Subscription, Token, Version,
@@ -451,6 +451,22 @@ impl Store for PostgresStore {
                 return Ok(());
             }
         }
+    }
+
+    async fn documents_after(&self, workspace: WorkspaceId, after: Option<Id>, limit: usize) -> StoreResult<Documents> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached("SELECT id, doc FROM users WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+            .await?;
+        // Every id is greater than the empty bytea.
+        let from: &[u8] = after.as_ref().map_or(&[], |id| &id.as_bytes()[..]);
+        let rows = client.query(&statement, &[&workspace, &from, &(limit as i64)]).await?;
+        let mut documents = Documents::with_capacity(rows.len());
+        for row in &rows {
+            let id = id_from_bytes(row.get(0)).context("a user id of 12 bytes")?;
+            documents.push(id, row.get(1));
+        }
+        Ok(documents)
     }
 
     async fn users(&self, workspace: WorkspaceId, ids: &[Id]) -> StoreResult<Vec<User>> {

@@ -9,7 +9,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
-use super::codec::{decode, encode, id_from_bytes, new_origin};
+use super::codec::{decode, encode, id_from_bytes, new_origin, Documents};
 use super::{
     Agent, Attempt, Bot, Change, ChangeKind, Commit, Conflict, Delivery, DeliveryStatus, SegmentRecord, Store,
     StoreResult, Subscription, Token, Version,
@@ -451,6 +451,23 @@ impl Store for SqliteStore {
                 return Ok(());
             }
         }
+    }
+
+    async fn documents_after(&self, workspace: WorkspaceId, after: Option<Id>, limit: usize) -> StoreResult<Documents> {
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT id, doc FROM users WHERE workspace_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3")?;
+            // Every id is greater than the empty blob.
+            let from: &[u8] = after.as_ref().map_or(&[], |id| &id.as_bytes()[..]);
+            let mut rows = stmt.query(params![workspace, from, limit as i64])?;
+            let mut documents = Documents::with_capacity(limit);
+            while let Some(row) = rows.next()? {
+                let id = id_from_bytes(row.get_ref(0)?.as_blob()?).context("a user id of 12 bytes")?;
+                documents.push(id, row.get_ref(1)?.as_blob()?);
+            }
+            Ok(documents)
+        })
+        .await
     }
 
     async fn users(&self, workspace: WorkspaceId, ids: &[Id]) -> StoreResult<Vec<User>> {

@@ -273,3 +273,32 @@ async fn an_export_holds_many_rows() {
     let (_, rows) = app.export(json!({})).await;
     assert_eq!(rows.len(), 3000);
 }
+
+#[tokio::test]
+async fn a_row_is_the_same_whether_the_export_reads_by_id_or_walks_the_store() {
+    let app = spawn_app().await;
+    let wa = app.bot("wa", "WHATSAPP").await;
+    let ann = app.agent_named("Ann Agent").await;
+    let id = app
+        .import_one(json!({
+            "uuid": "u-1", "_botWhatsapp": wa, "_agentAssigned": ann,
+            "profile": {"userDetails": {
+                "name": "Zanele", "contact": {"email": "z@x.test", "phone": {"prefix": "27", "number": "825551234"}},
+                "city": "=Durban", "tags": ["vip", "a,b"],
+                "attributes": [{"key": "plan", "value": "gold"}, {"key": "seats", "value": 3.5}, {"key": "Über", "value": true}]
+            }}
+        }))
+        .await;
+    app.events_ok(json!([{"type": "message", "userId": id, "by": "user", "text": "say \"hi\"\nbye"}])).await;
+    let others: Vec<String> = (0..40).map(|i| format!("other {i}")).collect();
+    app.users_named(&others.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    // Every user matches: the export walks the store. One in 41 matches: it reads that user by id.
+    let (header, all) = app.export(json!({})).await;
+    let (narrow_header, narrow) = app.export(json!({"searchText": "zanele"})).await;
+    assert_eq!(header, narrow_header);
+    assert_eq!(all.len(), 41);
+    assert_eq!(narrow.len(), 1);
+    let walked = all.iter().find(|row| cell(&header, row, "_id") == id).expect("the user in the full export");
+    assert_eq!(walked, &narrow[0]);
+    assert_eq!(cell(&header, walked, "city"), "'=Durban");
+}

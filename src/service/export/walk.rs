@@ -1,0 +1,193 @@
+//! The export of much of a workspace: every stored document read in id order, the matching ones
+//! written as rows on both cores, then handed out in sort order by `Reorder`.
+//!
+//! Nothing but the header can be sent before the walk ends (the first row in sort order may be
+//! stored last); the rows wait in `Reorder`, on disk beyond a few MB.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::reorder::Reorder;
+use super::{send, Export, Plan, Stop};
+use crate::csv_format::export::CsvRows;
+use crate::domain::Id;
+use crate::engine::Clock;
+use crate::service::{App, Workspace};
+use crate::store::codec::decode_exported;
+use crate::store::Documents;
+
+/// Documents read from the store at a time (about half a MB).
+const PAGE: usize = 2_048;
+/// Pages written as rows at once: one per core, while the store reads the next.
+const WRITERS: usize = 2;
+
+/// The export's ids in sort order, with their positions sorted by id: the walk meets users in id
+/// order, so it finds their positions by merging, not by searching (and with 16 bytes a user).
+struct Positions {
+    ids: Vec<Id>,
+    by_id: Vec<u32>,
+}
+
+impl Positions {
+    fn new(ids: Vec<Id>) -> Positions {
+        // u32 positions: an export of more than 4 billion users is out of reach anyway.
+        let mut by_id: Vec<u32> = (0..ids.len() as u32).collect();
+        by_id.sort_unstable_by_key(|&i| ids[i as usize]);
+        Positions { ids, by_id }
+    }
+
+    fn id_at(&self, cursor: usize) -> Option<Id> {
+        self.by_id.get(cursor).map(|&i| self.ids[i as usize])
+    }
+
+    /// The export position of each of the page's documents that is exported.
+    fn placed<'d>(&'d self, documents: &'d Documents) -> impl Iterator<Item = (usize, &'d [u8])> + 'd {
+        let (mut cursor, mut last) = (0, None);
+        documents.iter().filter_map(move |(id, document)| {
+            if last.is_none_or(|last| id < last) {
+                // The page's first document (or one out of id order): search.
+                cursor = self.by_id.partition_point(|&i| self.ids[i as usize] < id);
+            }
+            last = Some(id);
+            while self.id_at(cursor).is_some_and(|at| at < id) {
+                cursor += 1;
+            }
+            (self.id_at(cursor) == Some(id)).then(|| (self.by_id[cursor] as usize, document))
+        })
+    }
+}
+
+fn read_page(app: &Arc<App>, workspace: &Workspace, after: Option<Id>) -> JoinHandle<anyhow::Result<Documents>> {
+    let store = app.store.clone();
+    let workspace = workspace.id;
+    tokio::spawn(async move { store.documents_after(workspace, after, PAGE).await })
+}
+
+/// Writes the page's exported users as rows (in `rows`, handed back for the next page) and gives
+/// each to `reorder` at its position.
+fn write_page(
+    documents: &Documents,
+    plan: &Plan,
+    positions: &Positions,
+    clock: Clock,
+    mut rows: CsvRows,
+    reorder: &Mutex<Reorder>,
+) -> anyhow::Result<CsvRows> {
+    let mut placed = Vec::new();
+    for (position, document) in positions.placed(documents) {
+        plan.write(&mut rows, &decode_exported(document)?, clock);
+        placed.push((position, rows.len()));
+    }
+    let written = rows.written();
+    let mut reorder = reorder.lock();
+    let mut start = 0;
+    for (position, end) in placed {
+        reorder.add(position, &written[start..end])?;
+        start = end;
+    }
+    drop(reorder);
+    rows.clear();
+    Ok(rows)
+}
+
+type Written = Option<Result<anyhow::Result<CsvRows>, tokio::task::JoinError>>;
+
+/// A writer's rows buffer back for reuse, or why it failed.
+fn joined(done: Written, spare: &mut Vec<CsvRows>) -> Result<(), Stop> {
+    if let Some(done) = done {
+        let rows = done.map_err(anyhow::Error::from).and_then(|written| written);
+        spare.push(rows.map_err(Stop::failed("writing rows failed"))?);
+    }
+    Ok(())
+}
+
+pub(super) async fn run(
+    app: &Arc<App>,
+    workspace: &Arc<Workspace>,
+    export: Export,
+    sender: &mpsc::Sender<Result<Bytes, std::io::Error>>,
+) -> Result<(), Stop> {
+    let started = std::time::Instant::now();
+    let rows = export.ids.len();
+    let ids = export.ids;
+    let positions = tokio::task::spawn_blocking(move || Positions::new(ids))
+        .await
+        .map_err(|error| Stop::Failed("preparing the export failed", error.into()))?;
+    let positions = Arc::new(positions);
+    let plan = Arc::new(export.plan);
+    let reorder = Arc::new(Mutex::new(Reorder::new(rows)));
+
+    let mut writing = JoinSet::new();
+    let mut spare = Vec::new();
+    let mut reading = Some(read_page(app, workspace, None));
+    while let Some(read) = reading.take() {
+        let documents = read.await.map_err(anyhow::Error::from).and_then(|read| read);
+        let documents = documents.map_err(Stop::failed("store read failed"))?;
+        if documents.len() == PAGE {
+            reading = Some(read_page(app, workspace, documents.last_id()));
+        }
+        while writing.len() >= WRITERS {
+            joined(writing.join_next().await, &mut spare)?;
+        }
+        if sender.is_closed() {
+            return Err(Stop::Cancelled);
+        }
+        let (plan, positions, reorder, clock) = (plan.clone(), positions.clone(), reorder.clone(), workspace.clock());
+        let rows = spare.pop().unwrap_or_default();
+        writing.spawn_blocking(move || write_page(&documents, &plan, &positions, clock, rows, &reorder));
+    }
+    while !writing.is_empty() {
+        joined(writing.join_next().await, &mut spare)?;
+    }
+    drop((positions, spare));
+    tracing::debug!(
+        workspace = workspace.id,
+        rows,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "export walk done"
+    );
+
+    let reorder = std::mem::replace(&mut *reorder.lock(), Reorder::new(0));
+    let mut buckets = reorder.into_buckets();
+    let mut next = buckets.next().map(|bucket| tokio::task::spawn_blocking(move || bucket.in_order()));
+    while let Some(ordering) = next.take() {
+        let ordered = ordering.await.map_err(anyhow::Error::from).and_then(|ordered| Ok(ordered?));
+        let ordered = ordered.map_err(Stop::failed("reading reordered rows failed"))?;
+        // The next bucket is put in order while this one is sent.
+        next = buckets.next().map(|bucket| tokio::task::spawn_blocking(move || bucket.in_order()));
+        send(sender, ordered).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> Id {
+        Id::from_bytes([n; 12])
+    }
+
+    #[test]
+    fn a_page_in_id_order_finds_the_positions_of_its_exported_users() {
+        // Sort order 5, 2, 9, 7: positions 0, 1, 2, 3.
+        let positions = Positions::new(vec![id(5), id(2), id(9), id(7)]);
+        let mut page = Documents::with_capacity(6);
+        for n in [1, 2, 3, 7, 8, 9] {
+            page.push(id(n), &[n]);
+        }
+        let placed: Vec<(usize, Vec<u8>)> = positions.placed(&page).map(|(at, doc)| (at, doc.to_vec())).collect();
+        assert_eq!(placed, [(1, vec![2]), (3, vec![7]), (2, vec![9])]);
+        // A page out of id order still finds them (searched, not merged).
+        let mut shuffled = Documents::with_capacity(3);
+        for n in [9, 5, 7] {
+            shuffled.push(id(n), &[n]);
+        }
+        let placed: Vec<usize> = positions.placed(&shuffled).map(|(at, _)| at).collect();
+        assert_eq!(placed, [2, 0, 3]);
+    }
+}
