@@ -163,15 +163,48 @@ pub fn read_engine(reader: &mut impl Read, header: &Header) -> Result<Engine> {
         let found = header.len + payload.len() as u64;
         return Err(SnapshotError::Truncated { expected: header.len + header.payload_len, found });
     }
-    if crc32fast::hash(&payload) != header.checksum {
-        return Err(SnapshotError::Checksum);
+    // Decoding trusts nothing it reads (every length and number is checked), so the checksum is
+    // computed beside it rather than before it; a mismatch refuses whatever was decoded.
+    std::thread::scope(|scope| {
+        let checksum = beside(scope, || crc32fast::hash(&payload));
+        let mut input = In::new(&payload);
+        let engine = input.engine().and_then(|engine| match input.is_empty() {
+            true => Ok(engine),
+            false => corrupt("bytes after the engine"),
+        });
+        if checksum.join() != header.checksum {
+            return Err(SnapshotError::Checksum);
+        }
+        engine
+    })
+}
+
+/// Work running on another thread of a scope, or done already when no thread could be had.
+enum Beside<'scope, T> {
+    Running(std::thread::ScopedJoinHandle<'scope, T>),
+    Done(T),
+}
+
+/// Starts `work` on another thread of the scope; does it here when no thread can be had (it is
+/// `Copy`, capturing references only, so it is still at hand then).
+fn beside<'scope, T, F>(scope: &'scope std::thread::Scope<'scope, '_>, work: F) -> Beside<'scope, T>
+where
+    T: Send + 'scope,
+    F: FnOnce() -> T + Send + Copy + 'scope,
+{
+    match std::thread::Builder::new().name("snapshot-read".into()).spawn_scoped(scope, work) {
+        Ok(handle) => Beside::Running(handle),
+        Err(_) => Beside::Done(work()),
     }
-    let mut input = In::new(&payload);
-    let engine = input.engine()?;
-    if !input.is_empty() {
-        return Err(SnapshotError::Corrupt("bytes after the engine"));
+}
+
+impl<T> Beside<'_, T> {
+    fn join(self) -> T {
+        match self {
+            Beside::Done(done) => done,
+            Beside::Running(handle) => handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        }
     }
-    Ok(engine)
 }
 
 /// The payload's writer: buffered, checksummed and counted as it goes.
@@ -470,6 +503,16 @@ struct In<'a> {
     at: usize,
 }
 
+/// A little-endian u32 of 4 bytes.
+fn word(bytes: &[u8]) -> u32 {
+    u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+}
+
+/// A little-endian u64 of 8 bytes.
+fn double(bytes: &[u8]) -> u64 {
+    u64::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7]])
+}
+
 fn corrupt<T>(what: &'static str) -> Result<T> {
     Err(SnapshotError::Corrupt(what))
 }
@@ -549,6 +592,12 @@ impl<'a> In<'a> {
             .collect())
     }
 
+    /// `count` identity keys, in one allocation of their size.
+    fn keys(&mut self, count: usize) -> Result<Box<[Key]>> {
+        let bytes = self.take(count.saturating_mul(16))?;
+        Ok(bytes.chunks_exact(16).map(|c| Key::from_words([double(&c[..8]), double(&c[8..])])).collect())
+    }
+
     fn key(&mut self) -> Result<Key> {
         Ok(Key::from_words([self.u64()?, self.u64()?]))
     }
@@ -595,6 +644,7 @@ impl<'a> In<'a> {
         Interner::from_names(names).map_or_else(|| corrupt("a name stored twice"), Ok)
     }
 
+    /// The engine; its lookup maps are rebuilt on another thread meanwhile.
     fn engine(&mut self) -> Result<Engine> {
         let tags = self.interner()?;
         let statuses = self.interner()?;
@@ -614,12 +664,6 @@ impl<'a> In<'a> {
         if vacant.iter().any(|slot| rows.get(*slot as usize).is_none_or(|row| row.alive)) {
             return corrupt("a vacant slot that is not");
         }
-        let mut slots = FastMap::with_capacity_and_hasher(rows.len() - vacant.len(), Default::default());
-        for (slot, row) in rows.iter().enumerate().filter(|(_, row)| row.alive) {
-            if slots.insert(row.id, slot as u32).is_some() {
-                return corrupt("a user in two slots");
-            }
-        }
 
         let n = self.len(1)?;
         if n > rows.len() {
@@ -633,7 +677,7 @@ impl<'a> In<'a> {
                 return corrupt("identity keys of a vacant slot");
             }
             held += count;
-            keys_of.push((0..count).map(|_| self.key()).collect::<Result<Box<[Key]>>>()?);
+            keys_of.push(self.keys(count)?);
         }
         let n = self.len(16 + 8)?;
         let mut shared = Vec::with_capacity(n);
@@ -647,26 +691,29 @@ impl<'a> In<'a> {
         }
         // A key k users share is held k times.
         let distinct = held.saturating_sub(shared.iter().map(|(_, list)| list.len() - 1).sum::<usize>());
-        let holders = keys_of.iter().enumerate().map(|(slot, keys)| (rows[slot].id, &keys[..]));
-        let identities = Identities::rebuild(shared, holders, distinct);
 
-        let n = self.len(24)?;
-        let mut attribute_keys = BTreeMap::new();
-        for _ in 0..n {
-            let lower = self.str()?.into_string();
-            let first_seen = self.str()?.into_string();
-            attribute_keys.insert(lower, (first_seen, self.u64()? as usize));
-        }
-
-        let index = self.index(rows.len())?;
-        let mut orders = Vec::with_capacity(SORT_KEYS.len());
-        for by in SORT_KEYS {
-            orders.push(parking_lot::RwLock::new(self.order(by, rows.len())?));
-        }
-        let orders = match <[_; 5]>::try_from(orders) {
-            Ok(orders) => orders,
-            Err(_) => return corrupt("the sort orders"),
-        };
+        // The id and identity lookups are hash-map inserts, a third of the work: done beside the
+        // index's decoding, which needs neither.
+        let shared = parking_lot::Mutex::new(Some(shared));
+        let live = rows.len().saturating_sub(vacant.len());
+        let (lookups, rest) = std::thread::scope(|scope| {
+            let (rows, keys_of, shared) = (&rows, &keys_of, &shared);
+            let lookups = beside(scope, move || {
+                let mut slots = FastMap::with_capacity_and_hasher(live, Default::default());
+                for (slot, row) in rows.iter().enumerate().filter(|(_, row)| row.alive) {
+                    if slots.insert(row.id, slot as u32).is_some() {
+                        return None;
+                    }
+                }
+                let holders = keys_of.iter().enumerate().map(|(slot, keys)| (rows[slot].id, &keys[..]));
+                let shared = shared.lock().take().unwrap_or_default();
+                Some((slots, Identities::rebuild(shared, holders, distinct)))
+            });
+            let rest = self.rest(rows.len());
+            (lookups.join(), rest)
+        });
+        let Some((slots, identities)) = lookups else { return corrupt("a user in two slots") };
+        let (attribute_keys, index, orders) = rest?;
         Ok(Engine {
             rows,
             vacant,
@@ -680,6 +727,32 @@ impl<'a> In<'a> {
             index,
             orders,
         })
+    }
+
+    /// What follows the rows and identities: attribute key counts, the index, the orders.
+    #[allow(clippy::type_complexity)]
+    fn rest(
+        &mut self,
+        rows: usize,
+    ) -> Result<(BTreeMap<String, (String, usize)>, Index, [parking_lot::RwLock<SortOrder>; 5])> {
+        let n = self.len(24)?;
+        let mut attribute_keys = BTreeMap::new();
+        for _ in 0..n {
+            let lower = self.str()?.into_string();
+            let first_seen = self.str()?.into_string();
+            attribute_keys.insert(lower, (first_seen, self.u64()? as usize));
+        }
+
+        let index = self.index(rows)?;
+        let mut orders = Vec::with_capacity(SORT_KEYS.len());
+        for by in SORT_KEYS {
+            orders.push(parking_lot::RwLock::new(self.order(by, rows)?));
+        }
+        let orders = match <[_; 5]>::try_from(orders) {
+            Ok(orders) => orders,
+            Err(_) => return corrupt("the sort orders"),
+        };
+        Ok((attribute_keys, index, orders))
     }
 
     /// A row, its dictionary numbers checked against the dictionaries.
@@ -700,9 +773,10 @@ impl<'a> In<'a> {
         let agent = self.u32()?;
         let order_count = self.u32()?;
         let n = self.u32()? as usize;
-        let tags = (0..n).map(|_| self.u32()).collect::<Result<Box<[u32]>>>()?;
+        let tags: Box<[u32]> = self.take(n.saturating_mul(4))?.chunks_exact(4).map(word).collect();
         let n = self.u32()? as usize;
-        let attributes = (0..n).map(|_| Ok((self.u32()?, self.u32()?))).collect::<Result<Box<[(u32, u32)]>>>()?;
+        let attributes: Box<[(u32, u32)]> =
+            self.take(n.saturating_mul(8))?.chunks_exact(8).map(|c| (word(&c[..4]), word(&c[4..]))).collect();
         let name_key = match self.u32()? {
             NO_NAME => None,
             n => match std::str::from_utf8(self.take(n as usize)?) {
