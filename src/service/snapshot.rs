@@ -64,6 +64,8 @@ pub struct Written {
     pub users: usize,
     pub bytes: u64,
     pub elapsed: Duration,
+    /// Of which the engine's read lock was held (writes of the workspace wait that long at most).
+    pub locked: Duration,
 }
 
 impl Snapshots {
@@ -216,8 +218,9 @@ impl Snapshots {
         let written = tokio::task::spawn_blocking(move || -> anyhow::Result<Written> {
             let started = Instant::now();
             let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&partial)?;
-            let (bytes, users) = {
+            let (bytes, users, locked) = {
                 let engine = serialized.engine.read();
+                let locked = Instant::now();
                 let users = engine.len();
                 let meta = Meta {
                     store: store_identity,
@@ -227,14 +230,15 @@ impl Snapshots {
                     users,
                     written_at: Timestamp::now(),
                 };
-                (write_snapshot(&engine, &serde_json::to_vec(&meta)?, &mut file)?, users)
+                let bytes = write_snapshot(&engine, &serde_json::to_vec(&meta)?, &mut file)?;
+                (bytes, users, locked.elapsed())
             };
             // Durable before it is renamed into place, and the rename durable before it counts.
             file.sync_all()?;
             drop(file);
             std::fs::rename(&partial, &target)?;
             File::open(&dir)?.sync_all()?;
-            Ok(Written { path: target, users, bytes, elapsed: started.elapsed() })
+            Ok(Written { path: target, users, bytes, elapsed: started.elapsed(), locked })
         })
         .await
         .map_err(anyhow::Error::from)
@@ -254,6 +258,7 @@ impl Snapshots {
             bytes = written.bytes,
             seq,
             elapsed_ms = written.elapsed.as_millis() as u64,
+            locked_ms = written.locked.as_millis() as u64,
             "engine snapshot written"
         );
         Ok(Some(written))
