@@ -592,6 +592,19 @@ impl<'a> In<'a> {
             .collect())
     }
 
+    /// `count` ids, in one allocation of their size.
+    fn ids(&mut self, count: usize) -> Result<Vec<Id>> {
+        let bytes = self.take(count.saturating_mul(12))?;
+        Ok(bytes
+            .chunks_exact(12)
+            .map(|c| {
+                let mut id = [0u8; 12];
+                id.copy_from_slice(c);
+                Id::from_bytes(id)
+            })
+            .collect())
+    }
+
     /// `count` identity keys, in one allocation of their size.
     fn keys(&mut self, count: usize) -> Result<Box<[Key]>> {
         let bytes = self.take(count.saturating_mul(16))?;
@@ -640,7 +653,10 @@ impl<'a> In<'a> {
 
     fn interner(&mut self) -> Result<Interner> {
         let n = self.len(8)?;
-        let names = (0..n).map(|_| self.str()).collect::<Result<Vec<_>>>()?;
+        let mut names = Vec::with_capacity(n);
+        for _ in 0..n {
+            names.push(self.str()?);
+        }
         Interner::from_names(names).map_or_else(|| corrupt("a name stored twice"), Ok)
     }
 
@@ -651,7 +667,7 @@ impl<'a> In<'a> {
         let keys = self.interner()?;
         let values = self.interner()?;
         let n = self.len(12)?;
-        let people = (0..n).map(|_| self.id()).collect::<Result<Vec<_>>>()?;
+        let people = self.ids(n)?;
         let people = People::from_ids(&people).map_or_else(|| corrupt("a bot or agent stored twice"), Ok)?;
         let names = Names { tags, statuses, keys, values, people };
 
@@ -687,7 +703,7 @@ impl<'a> In<'a> {
             if count < 2 {
                 return corrupt("a shared identity key with fewer than two holders");
             }
-            shared.push((key, (0..count).map(|_| self.id()).collect::<Result<Vec<_>>>()?));
+            shared.push((key, self.ids(count)?));
         }
         // A key k users share is held k times.
         let distinct = held.saturating_sub(shared.iter().map(|(_, list)| list.len() - 1).sum::<usize>());

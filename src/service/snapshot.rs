@@ -72,6 +72,7 @@ impl Snapshots {
     /// Snapshots in `dir` (created if missing) of the store with this identity.
     pub fn open(dir: &Path, store_identity: String) -> anyhow::Result<Snapshots> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        remove_abandoned(dir);
         Ok(Snapshots { dir: dir.to_path_buf(), store: store_identity, writing: Default::default() })
     }
 
@@ -262,6 +263,28 @@ impl Snapshots {
             "engine snapshot written"
         );
         Ok(Some(written))
+    }
+}
+
+/// A temporary file older than this was left by a process that died while writing (a write takes
+/// seconds; other processes sharing the folder may be writing theirs now).
+const ABANDONED_AFTER: Duration = Duration::from_secs(3600);
+
+/// Removes the temporary files of snapshot writes that never finished.
+fn remove_abandoned(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let temporary = name.to_str().is_some_and(|n| n.starts_with(".workspace-") && n.ends_with(".tmp"));
+        let age = entry.metadata().and_then(|m| m.modified()).ok().and_then(|at| at.elapsed().ok());
+        if temporary && age.is_some_and(|age| age > ABANDONED_AFTER) {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => tracing::info!(path = %entry.path().display(), "removed an abandoned snapshot write"),
+                Err(error) => {
+                    tracing::warn!(path = %entry.path().display(), %error, "could not remove an abandoned snapshot write")
+                }
+            }
+        }
     }
 }
 
