@@ -63,10 +63,13 @@ async fn bench(settings: &BenchSettings, db: &std::path::Path) -> anyhow::Result
     }
 
     let parts = load_parts(db).await?;
+    let settings_of_server = Settings { db: db.to_path_buf(), listen: "127.0.0.1:0".into(), ..Settings::default() };
+    // The first cold start builds the engine from the store: no snapshot may be there.
+    forget_snapshot(&settings_of_server).await?;
     // Cold start: open the store, load the workspace into a new engine, answer the first query.
     let rss_before_load = rss_kib("VmRSS:");
     let started = Instant::now();
-    let server = start(Settings { db: db.to_path_buf(), listen: "127.0.0.1:0".into(), ..Settings::default() }).await?;
+    let server = start(settings_of_server.clone()).await?;
     let secret = crate::auth::create_token(&*server.store, WORKSPACE, Role::Admin).await?;
     let mut client = Client::connect(&server, &secret).await?;
     let first = client.post("/inbox/users", &json!({})).await?;
@@ -79,6 +82,10 @@ async fn bench(settings: &BenchSettings, db: &std::path::Path) -> anyhow::Result
     let workspace_id = server.store.ensure_workspace(WORKSPACE).await?;
     let workspace = server.app.workspace(workspace_id).await?;
     let users = workspace.engine.read().len();
+    // The snapshot written in the background after the build would disturb the timings below.
+    while server.app.snapshots.is_some() && workspace.snapshot_seq() < 0 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let shapes = shapes(&server, &workspace).await?;
 
     report.push_str(&format!(
@@ -133,6 +140,8 @@ async fn bench(settings: &BenchSettings, db: &std::path::Path) -> anyhow::Result
     };
     let memory = workspace.engine.read().memory();
     let per_user = |bytes: usize| bytes as f64 / users.max(1) as f64;
+    drop(client);
+    let snapshot = snapshot_start(server, workspace, &settings_of_server, &secret).await?;
     report.push_str("\n| measure | value |\n|---|---:|\n");
     report.push_str(&format!(
         "| cold start (open store, load workspace, first query answered over HTTP) | {:.2} s |\n",
@@ -155,6 +164,7 @@ async fn bench(settings: &BenchSettings, db: &std::path::Path) -> anyhow::Result
         (rss_after_load.saturating_sub(rss_before_load)) as f64 / 1024.0,
         per_user((rss_after_load.saturating_sub(rss_before_load) * 1024) as usize)
     ));
+    report.push_str(&snapshot.report(users, memory.total()));
     report.push_str(&export);
     report.push_str(&ingest);
     report.push_str(&format!(
@@ -172,6 +182,121 @@ async fn bench(settings: &BenchSettings, db: &std::path::Path) -> anyhow::Result
         per_user(memory.total()),
     ));
     Ok(report)
+}
+
+/// Cold start from the engine snapshot, against the build from the store measured before it.
+struct SnapshotStart {
+    write: Duration,
+    /// Of which the engine's read lock was held.
+    locked: Duration,
+    bytes: u64,
+    /// Reading the file into an engine, alone (no store, no replay).
+    read: Duration,
+    cold_start: Duration,
+    replayed: usize,
+    rss_growth_kib: u64,
+    /// Engine bytes after loading the snapshot.
+    memory: usize,
+}
+
+impl SnapshotStart {
+    fn report(&self, users: usize, built_memory: usize) -> String {
+        let per_user = |bytes: f64| bytes / users.max(1) as f64;
+        format!(
+            "| cold start from the engine snapshot (open store, read the snapshot, replay {} changes, first query answered over HTTP) | {:.2} s |\n\
+             | reading the snapshot file into an engine, alone | {:.2} s |\n\
+             | writing the snapshot (serialize, fsync, rename): wall (of which under the engine's read lock) | {:.2} s ({:.2} s) |\n\
+             | snapshot file size | {:.0} MB ({:.0} bytes/user) |\n\
+             | RSS growth while loading the workspace from the snapshot | {:.0} MiB ({:.0} bytes/user) |\n\
+             | engine total bytes/user: loaded from the snapshot (built from the store) | {:.0} ({:.0}) |\n",
+            self.replayed,
+            self.cold_start.as_secs_f64(),
+            self.read.as_secs_f64(),
+            self.write.as_secs_f64(),
+            self.locked.as_secs_f64(),
+            self.bytes as f64 / 1e6,
+            per_user(self.bytes as f64),
+            self.rss_growth_kib as f64 / 1024.0,
+            per_user(self.rss_growth_kib as f64 * 1024.0),
+            per_user(self.memory as f64),
+            per_user(built_memory as f64),
+        )
+    }
+}
+
+/// Removes the bench workspace's snapshot, if any.
+async fn forget_snapshot(settings: &Settings) -> anyhow::Result<()> {
+    let Some(dir) = crate::server::snapshot_dir(settings) else { return Ok(()) };
+    let store = open_store(&settings.db).await?;
+    let workspace = store.ensure_workspace(WORKSPACE).await?;
+    let path = crate::service::snapshot::Snapshots::open(&dir, store.identity().await?)?.path(workspace);
+    match std::fs::remove_file(&path) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error.into()),
+        _ => Ok(()),
+    }
+}
+
+/// Writes the workspace's snapshot (timed), stops the server, then starts it again from the
+/// snapshot and times the first query.
+async fn snapshot_start(
+    server: RunningServer,
+    workspace: Arc<Workspace>,
+    settings: &Settings,
+    secret: &str,
+) -> anyhow::Result<SnapshotStart> {
+    let snapshots = server.app.snapshots.clone().context("snapshots are off for this store")?;
+    let written = snapshots.write(&*server.store, &workspace, true).await?.context("the snapshot was not written")?;
+    let path = written.path.clone();
+    let started = Instant::now();
+    let read = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+        let mut file = std::fs::File::open(&path)?;
+        let len = file.metadata()?.len();
+        let header = crate::engine::read_header(&mut file, len)?;
+        Ok(crate::engine::read_engine(&mut file, &header)?.len())
+    })
+    .await??;
+    let read_time = started.elapsed();
+    if read != written.users {
+        bail!("the snapshot holds {read} users, {} were written", written.users);
+    }
+    drop(workspace);
+    server.shutdown().await?;
+    drop(snapshots);
+
+    let rss_before = rss_kib("VmRSS:");
+    let started = Instant::now();
+    let server = start(settings.clone()).await?;
+    let mut client = Client::connect(&server, secret).await?;
+    let first = client.post("/inbox/users", &json!({})).await?;
+    let cold_start = started.elapsed();
+    if first.0 != 200 {
+        bail!("the first query after the restart answered {}", first.0);
+    }
+    let rss_after = rss_kib("VmRSS:");
+    let workspace = server.app.workspace(server.store.ensure_workspace(WORKSPACE).await?).await?;
+    let replayed = match workspace.started_from {
+        crate::service::StartedFrom::Snapshot { replayed, .. } => replayed,
+        crate::service::StartedFrom::Store => bail!("the restart did not use the snapshot (see the log)"),
+    };
+    let (users, memory) = {
+        let engine = workspace.engine.read();
+        (engine.len(), engine.memory().total())
+    };
+    if users != written.users {
+        bail!("{users} users after the restart, {} before", written.users);
+    }
+    drop(workspace);
+    server.shutdown().await?;
+    Ok(SnapshotStart {
+        write: written.elapsed,
+        locked: written.locked,
+        bytes: written.bytes,
+        read: read_time,
+        cold_start,
+        replayed,
+        rss_growth_kib: rss_after.saturating_sub(rss_before),
+        memory,
+    })
 }
 
 /// The parts of loading a workspace, each measured alone (a cold start overlaps the first two).

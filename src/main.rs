@@ -54,6 +54,10 @@ enum Command {
         /// Whether GET /metrics answers (Prometheus text format, no token): on or off.
         #[arg(long, env = "INBOXD_METRICS", default_value = "on", value_parser = ["on", "off"])]
         metrics: String,
+        /// Where engine snapshots are kept, for fast restarts (default: `<db>.snapshots` beside
+        /// the embedded store; off on PostgreSQL unless set).
+        #[arg(long, env = "INBOXD_SNAPSHOT_DIR")]
+        snapshot_dir: Option<PathBuf>,
     },
     /// Concurrent clients mixing queries and writes against a running server; reports errors,
     /// latency percentiles and the server's memory over time (fails on any error).
@@ -160,7 +164,16 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logs(cli.log_format);
     match cli.command {
-        Command::Serve { db, listen, presence_window, rate_limit, webhook_destinations, request_timeout, metrics } => {
+        Command::Serve {
+            db,
+            listen,
+            presence_window,
+            rate_limit,
+            webhook_destinations,
+            request_timeout,
+            metrics,
+            snapshot_dir,
+        } => {
             let settings = Settings {
                 db,
                 listen,
@@ -169,6 +182,7 @@ async fn main() -> anyhow::Result<()> {
                 webhook_destinations,
                 request_timeout: std::time::Duration::from_secs(request_timeout.max(1)),
                 metrics: metrics == "on",
+                snapshot_dir,
             };
             let server = start(settings).await?;
             server

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use crate::service::App;
+use crate::service::{App, StartedFrom};
 
 /// Upper bounds (seconds) of the latency histogram's buckets.
 const BUCKETS: [f64; 14] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -193,6 +193,8 @@ impl Metrics {
         let mut users = String::new();
         let mut index = String::new();
         let mut total = String::new();
+        let mut from_snapshot = String::new();
+        let mut replayed = String::new();
         for (id, name) in workspaces {
             let Ok(workspace) = app.workspace(id).await else { continue };
             let engine = workspace.engine.read();
@@ -201,6 +203,12 @@ impl Metrics {
             let _ = writeln!(users, "inboxd_engine_users{{{label}}} {}", engine.len());
             let _ = writeln!(index, "inboxd_engine_index_bytes{{{label}}} {}", memory.index());
             let _ = writeln!(total, "inboxd_engine_memory_bytes{{{label}}} {}", memory.total());
+            let (loaded, changes) = match workspace.started_from {
+                StartedFrom::Store => (0, 0),
+                StartedFrom::Snapshot { replayed, .. } => (1, replayed),
+            };
+            let _ = writeln!(from_snapshot, "inboxd_engine_from_snapshot{{{label}}} {loaded}");
+            let _ = writeln!(replayed, "inboxd_engine_snapshot_replayed_changes{{{label}}} {changes}");
         }
         let families = [
             ("inboxd_engine_users", "Users held by the workspace's in-memory engine.", users),
@@ -209,6 +217,16 @@ impl Metrics {
                 "inboxd_engine_memory_bytes",
                 "Bytes of the workspace's engine in all (index, rows, identity lookups).",
                 total,
+            ),
+            (
+                "inboxd_engine_from_snapshot",
+                "1 when the workspace's engine was read from its snapshot at load, 0 when built from the store.",
+                from_snapshot,
+            ),
+            (
+                "inboxd_engine_snapshot_replayed_changes",
+                "Changes of the feed replayed after the snapshot the engine was read from.",
+                replayed,
             ),
         ];
         for (name, help, lines) in families {

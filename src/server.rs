@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::api::{router, AppState, Ops, RateLimiter};
+use crate::service::snapshot::Snapshots;
 use crate::service::App;
 use crate::store::{is_postgres_url, PostgresStore, SqliteStore, Store};
 use crate::webhooks::worker::Deliverer;
@@ -29,6 +30,9 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Whether `GET /metrics` answers.
     pub metrics: bool,
+    /// Where engine snapshots are kept. None: beside the embedded store's file
+    /// (`<db>.snapshots/`), and off on PostgreSQL.
+    pub snapshot_dir: Option<PathBuf>,
 }
 
 /// The default request timeout.
@@ -46,6 +50,7 @@ impl Default for Settings {
             webhook_destinations: DestinationPolicy::Any,
             request_timeout: REQUEST_TIMEOUT,
             metrics: true,
+            snapshot_dir: None,
         }
     }
 }
@@ -82,7 +87,7 @@ impl RunningServer {
     /// connections are closed.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let started = std::time::Instant::now();
-        let RunningServer { stop, mut task, ops, .. } = self;
+        let RunningServer { stop, mut task, ops, app, .. } = self;
         let _ = stop.send(true);
         let finished = tokio::time::timeout(SHUTDOWN_GRACE, async {
             let served = (&mut task).await;
@@ -92,6 +97,9 @@ impl RunningServer {
         .await;
         match finished {
             Ok(served) => {
+                // No request is left: the snapshots take every write in, and the next start
+                // replays nothing of this process.
+                app.write_snapshots().await;
                 tracing::info!(
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "stopped after finishing in-flight requests"
@@ -122,7 +130,8 @@ pub async fn open_store(db: &std::path::Path) -> anyhow::Result<Arc<dyn Store>> 
 /// Opens the store, loads every workspace into memory, binds and serves in a background task.
 pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
     let store = open_store(&settings.db).await?;
-    let app = Arc::new(App::new(store.clone(), settings.presence_window_secs as i64 * 1000));
+    let snapshots = open_snapshots(&settings, &*store).await?;
+    let app = Arc::new(App::new(store.clone(), settings.presence_window_secs as i64 * 1000).with_snapshots(snapshots));
     app.load_all().await?;
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
@@ -139,6 +148,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
     let deliverer = Deliverer::new(store.clone(), settings.webhook_destinations, app.webhooks_wake.clone())?;
     tokio::spawn(deliverer.run());
     app.follow_changes();
+    app.snapshot_periodically();
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(async move {
         axum::serve(listener, router(state))
@@ -150,6 +160,38 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
     });
     tracing::info!(%addr, db = %redacted(&settings.db.to_string_lossy()), "inboxd listening");
     Ok(RunningServer { addr, store, app, ops, stop, task })
+}
+
+/// Where the engine snapshots of this store go: `snapshot_dir` when set, else beside the embedded
+/// store's file; none for PostgreSQL without `snapshot_dir` (its nodes may share no disk).
+pub fn snapshot_dir(settings: &Settings) -> Option<PathBuf> {
+    if let Some(dir) = &settings.snapshot_dir {
+        return Some(dir.clone());
+    }
+    if settings.db.to_str().is_some_and(is_postgres_url) {
+        return None;
+    }
+    let mut dir = settings.db.clone().into_os_string();
+    dir.push(".snapshots");
+    Some(dir.into())
+}
+
+async fn open_snapshots(settings: &Settings, store: &dyn Store) -> anyhow::Result<Option<Snapshots>> {
+    let Some(dir) = snapshot_dir(settings) else {
+        tracing::info!("engine snapshots off (PostgreSQL without a snapshot directory)");
+        return Ok(None);
+    };
+    let identity = store.identity().await?;
+    match Snapshots::open(&dir, identity) {
+        Ok(snapshots) => {
+            tracing::info!(dir = %dir.display(), "engine snapshots on");
+            Ok(Some(snapshots))
+        }
+        Err(error) => {
+            tracing::warn!(error = format!("{error:#}"), "engine snapshots off: their directory is not usable");
+            Ok(None)
+        }
+    }
 }
 
 /// A store location fit for logs: the password of a database url is hidden.

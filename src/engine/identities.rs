@@ -90,6 +90,14 @@ impl Hash for Key {
 }
 
 impl Key {
+    pub fn to_words(self) -> [u64; 2] {
+        self.0
+    }
+
+    pub fn from_words(words: [u64; 2]) -> Key {
+        Key(words)
+    }
+
     /// The key of the text made of these parts, one after the other.
     fn of(kind: Kind, parts: &[&str]) -> Key {
         // Two SipHash runs over distinct inputs: independent halves of a 128-bit hash.
@@ -146,6 +154,34 @@ impl Identities {
             + self.shared.capacity() * std::mem::size_of::<Vec<Id>>()
             + self.shared.iter().map(|ids| ids.capacity() * 12).sum::<usize>()
             + self.free.capacity() * 4
+    }
+
+    /// The keys more than one user holds, each with its holders oldest first.
+    pub fn shared(&self) -> impl Iterator<Item = (Key, &[Id])> {
+        self.index
+            .iter()
+            .filter(|(_, holders)| holders.shared != ALONE)
+            .map(|(key, holders)| (*key, self.shared[holders.shared as usize].as_slice()))
+    }
+
+    /// The lookups of users holding these keys, where the keys held by more than one user have
+    /// these holder lists (as `shared` gave them): every other key has a single holder.
+    pub fn rebuild<'k>(
+        shared: Vec<(Key, Vec<Id>)>,
+        held: impl Iterator<Item = (Id, &'k [Key])>,
+        keys: usize,
+    ) -> Identities {
+        let mut index = FastMap::with_capacity_and_hasher(keys, Default::default());
+        for (at, (key, list)) in shared.iter().enumerate() {
+            index.insert(*key, Holders { first: list[0], shared: at as u32 });
+        }
+        for (id, keys) in held {
+            for key in keys {
+                index.entry(*key).or_insert(Holders { first: id, shared: ALONE });
+            }
+        }
+        let shared = shared.into_iter().map(|(_, list)| list).collect();
+        Identities { index, shared, free: Vec::new() }
     }
 
     pub fn add(&mut self, id: Id, keys: &Keys) {

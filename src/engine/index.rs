@@ -138,31 +138,31 @@ pub struct Index {
     /// Every live user (DELETED status included).
     pub universe: RoaringBitmap,
     /// By interned lower-cased tag.
-    tags: Vec<RoaringBitmap>,
-    tagged: RoaringBitmap,
+    pub(super) tags: Vec<RoaringBitmap>,
+    pub(super) tagged: RoaringBitmap,
     /// By interned status.
-    statuses: Vec<RoaringBitmap>,
+    pub(super) statuses: Vec<RoaringBitmap>,
     /// By platform, then bot number.
-    bots: [FastMap<u32, RoaringBitmap>; 4],
-    platforms: [RoaringBitmap; 4],
+    pub(super) bots: [FastMap<u32, RoaringBitmap>; 4],
+    pub(super) platforms: [RoaringBitmap; 4],
     /// By agent number.
-    agents: FastMap<u32, RoaringBitmap>,
-    unassigned: RoaringBitmap,
+    pub(super) agents: FastMap<u32, RoaringBitmap>,
+    pub(super) unassigned: RoaringBitmap,
     /// By who sent the last message: user, bot, agent.
-    last_message_by: [RoaringBitmap; 3],
+    pub(super) last_message_by: [RoaringBitmap; 3],
     /// In the order of `FLAGS`.
-    flags: [RoaringBitmap; 4],
-    ordered: RoaringBitmap,
+    pub(super) flags: [RoaringBitmap; 4],
+    pub(super) ordered: RoaringBitmap,
     /// By interned lower-cased key.
-    attribute_keys: Vec<RoaringBitmap>,
+    pub(super) attribute_keys: Vec<RoaringBitmap>,
     /// By interned key, then interned lower-cased value text.
-    attribute_values: Vec<FastMap<u32, RoaringBitmap>>,
-    created: Timeline,
-    last_seen: Timeline,
+    pub(super) attribute_values: Vec<FastMap<u32, RoaringBitmap>>,
+    pub(super) created: Timeline,
+    pub(super) last_seen: Timeline,
     /// Users with an order, by the latest order's time.
-    last_order: Timeline,
+    pub(super) last_order: Timeline,
     /// Users whose latest presence signal is online, by its time.
-    online_signal: Timeline,
+    pub(super) online_signal: Timeline,
     pub text: TextIndex,
 }
 

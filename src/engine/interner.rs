@@ -75,6 +75,22 @@ impl Interner {
         self.names.iter().enumerate().filter(|(_, n)| n.contains(part)).map(|(i, _)| i as u32).collect()
     }
 
+    /// Every name, by id.
+    pub fn names(&self) -> &[Box<str>] {
+        &self.names
+    }
+
+    /// The interner that gave these names these ids; None when a name repeats.
+    pub fn from_names(names: Vec<Box<str>>) -> Option<Interner> {
+        let mut ids = FastMap::with_capacity_and_hasher(names.len(), Default::default());
+        for (id, name) in names.iter().enumerate() {
+            if ids.insert(name.clone(), id as u32).is_some() {
+                return None;
+            }
+        }
+        Some(Interner { ids, names })
+    }
+
     pub fn heap_bytes(&self) -> usize {
         let names = self.names.iter().map(|n| 2 * n.len()).sum::<usize>();
         names + self.names.capacity() * 16 + self.ids.capacity() * 25
@@ -92,6 +108,31 @@ impl People {
         let Some(id) = id else { return 0 };
         let next = self.numbers.len() as u32 + 1;
         *self.numbers.entry(id).or_insert(next)
+    }
+
+    /// How many ids have a number.
+    pub fn len(&self) -> usize {
+        self.numbers.len()
+    }
+
+    /// Every known id, by number from 1.
+    pub fn by_number(&self) -> Vec<Id> {
+        let mut ids = vec![Id::from_bytes([0; 12]); self.numbers.len()];
+        for (id, number) in &self.numbers {
+            ids[*number as usize - 1] = *id;
+        }
+        ids
+    }
+
+    /// The numbers `by_number` gave; None when an id repeats.
+    pub fn from_ids(ids: &[Id]) -> Option<People> {
+        let mut numbers = FastMap::with_capacity_and_hasher(ids.len(), Default::default());
+        for (i, id) in ids.iter().enumerate() {
+            if numbers.insert(*id, i as u32 + 1).is_some() {
+                return None;
+            }
+        }
+        Some(People { numbers })
     }
 
     /// The number of a known id (None: no user has ever held it).

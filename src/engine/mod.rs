@@ -16,6 +16,7 @@ mod order;
 mod row;
 #[cfg(test)]
 mod scan;
+mod snapshot;
 mod sort;
 #[cfg(test)]
 mod tests;
@@ -39,6 +40,7 @@ use index::{Eval, Index};
 use interner::{FastMap, Names};
 use order::SortOrder;
 use row::{Row, Texts};
+pub use snapshot::{read_engine, read_header, write as write_snapshot, Header as SnapshotHeader, SnapshotError};
 use sort::compare_key;
 
 /// One page of a query's result.

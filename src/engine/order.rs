@@ -12,17 +12,17 @@ use crate::query::{Order, Sort, SortKey};
 pub const MERGE_AT: usize = if cfg!(test) { 3 } else { 2048 };
 
 pub struct SortOrder {
-    by: SortKey,
+    pub(super) by: SortKey,
     /// Slots in ascending order of the key as of the last merge.
-    base: Vec<u32>,
+    pub(super) base: Vec<u32>,
     /// How many leading base entries held a value at the last merge.
-    present: usize,
+    pub(super) present: usize,
     /// Base positions that start a group of equal keys (a descending walk takes groups from the last).
-    boundaries: Vec<u64>,
+    pub(super) boundaries: Vec<u64>,
     /// Slots whose base entry, if any, no longer stands (changed or removed since the merge).
-    stale: Vec<u64>,
+    pub(super) stale: Vec<u64>,
     /// Each stale slot once, to be placed at the next merge (dead ones are dropped then).
-    pending: Vec<u32>,
+    pub(super) pending: Vec<u32>,
 }
 
 impl SortOrder {

@@ -37,10 +37,10 @@ pub struct Row {
     pub status: u32,
     pub created_at: i64,
     pub updated_at: i64,
-    last_seen_at: i64,
-    last_message_at: i64,
-    last_order_at: i64,
-    presence_at: i64,
+    pub(super) last_seen_at: i64,
+    pub(super) last_message_at: i64,
+    pub(super) last_order_at: i64,
+    pub(super) presence_at: i64,
     /// By platform, the bot's number (0: none).
     pub bots: [u32; 4],
     /// The agent's number (0: unassigned).

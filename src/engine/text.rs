@@ -14,25 +14,25 @@ const PHONE: u32 = 1 << 24;
 /// trigram append whole containers (tests take small steps to cross many).
 const BUILD_STEP: usize = if cfg!(test) { 4 } else { 1 << 16 };
 
-type Trigrams = FastMap<u32, RoaringBitmap>;
+pub(super) type Trigrams = FastMap<u32, RoaringBitmap>;
 
 /// Where one user's texts sit in the arena: the searchable text, then the phone digits.
 #[derive(Clone, Copy, Default)]
-struct Span {
-    start: u32,
-    text_len: u32,
-    phone_len: u32,
+pub(super) struct Span {
+    pub(super) start: u32,
+    pub(super) text_len: u32,
+    pub(super) phone_len: u32,
 }
 
 #[derive(Default)]
 pub struct TextIndex {
-    arena: Vec<u8>,
-    spans: Vec<Span>,
+    pub(super) arena: Vec<u8>,
+    pub(super) spans: Vec<Span>,
     /// Arena bytes no span points at any more (replaced or removed texts).
-    garbage: usize,
-    trigrams: Trigrams,
+    pub(super) garbage: usize,
+    pub(super) trigrams: Trigrams,
     /// Slots below this have their trigrams in `trigrams` (the bulk build indexes in steps).
-    indexed: usize,
+    pub(super) indexed: usize,
 }
 
 /// The distinct trigrams of a text, skipping those across line breaks (a term never holds one).

@@ -15,7 +15,7 @@ pub fn day(at: i64) -> i64 {
 
 #[derive(Default)]
 pub struct Timeline {
-    days: BTreeMap<i64, RoaringBitmap>,
+    pub(super) days: BTreeMap<i64, RoaringBitmap>,
 }
 
 impl Timeline {

@@ -14,6 +14,7 @@ pub mod export;
 pub mod feed;
 pub mod import;
 pub mod integrations;
+pub mod snapshot;
 pub mod users;
 pub mod webhooks;
 mod workspace;
@@ -30,7 +31,7 @@ use crate::limits::MAX_ATTRIBUTES;
 use crate::model::User;
 use crate::store::{Commit, Conflict, Store, Version};
 
-pub use workspace::{Catalog, Workspace};
+pub use workspace::{Catalog, StartedFrom, Workspace};
 
 pub struct App {
     pub store: Arc<dyn Store>,
@@ -40,6 +41,8 @@ pub struct App {
     loading: tokio::sync::Mutex<()>,
     /// Wakes the webhook worker when a commit adds deliveries.
     pub webhooks_wake: Arc<tokio::sync::Notify>,
+    /// Where engine snapshots are kept; None when they are off.
+    pub snapshots: Option<Arc<snapshot::Snapshots>>,
 }
 
 impl App {
@@ -50,7 +53,14 @@ impl App {
             workspaces: Default::default(),
             loading: Default::default(),
             webhooks_wake: Default::default(),
+            snapshots: None,
         }
+    }
+
+    /// The App, keeping engine snapshots in `snapshots` (None: off).
+    pub fn with_snapshots(mut self, snapshots: Option<snapshot::Snapshots>) -> App {
+        self.snapshots = snapshots.map(Arc::new);
+        self
     }
 
     /// The live state of a workspace, loaded from the store on first use.
@@ -62,8 +72,12 @@ impl App {
         if let Some(workspace) = self.workspaces.read().get(&id) {
             return Ok(workspace.clone());
         }
-        let workspace = Workspace::load(&*self.store, id, self.presence_window_ms).await?;
+        let workspace = Workspace::load(&*self.store, id, self.presence_window_ms, self.snapshots.as_deref()).await?;
         self.workspaces.write().insert(id, workspace.clone());
+        // A build from the store took long: the next start should not have to do it again.
+        if workspace.started_from == StartedFrom::Store && !workspace.engine.read().is_empty() {
+            self.snapshot_in_background(&workspace);
+        }
         Ok(workspace)
     }
 

@@ -10,6 +10,8 @@ use crate::engine::{BackgroundBuilder, Clock, Engine};
 use crate::query::SegmentDefinition;
 use crate::store::{Agent, Bot, SegmentRecord, Store, Subscription};
 
+use super::snapshot::Snapshots;
+
 /// Bots, agents and segments: small, kept whole in memory.
 #[derive(Default)]
 pub struct Catalog {
@@ -64,17 +66,46 @@ pub struct Workspace {
     pub presence_window_ms: i64,
     /// The seq of the last change of the store's change feed this state reflects.
     feed_seq: AtomicI64,
+    /// The seq of the latest snapshot of this engine on disk (-1: none yet).
+    snapshot_seq: AtomicI64,
+    /// How the engine was made when the workspace was loaded.
+    pub started_from: StartedFrom,
+}
+
+/// How a workspace's engine was made at load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartedFrom {
+    /// Built from every user of the store.
+    Store,
+    /// Read from its snapshot, then these changes of the feed replayed.
+    Snapshot { seq: i64, replayed: usize },
 }
 
 impl Workspace {
-    /// Loads a workspace from the store: catalog first, then every user into a new engine.
-    pub async fn load(store: &dyn Store, id: WorkspaceId, presence_window_ms: i64) -> anyhow::Result<Arc<Workspace>> {
+    /// Loads a workspace from the store: catalog first, then the engine, from its snapshot when
+    /// there is a usable one, else built from every user.
+    pub async fn load(
+        store: &dyn Store,
+        id: WorkspaceId,
+        presence_window_ms: i64,
+        snapshots: Option<&Snapshots>,
+    ) -> anyhow::Result<Arc<Workspace>> {
         let started = std::time::Instant::now();
         // Read before the state: every change up to it is in what is read next (changes after
         // it are applied again by the follower, which is harmless).
         let feed_seq = store.latest_change_seq(id).await?;
         let catalog = Catalog::load(store, id).await?;
-        let engine = build_engine(store, id).await?;
+        let restored = match snapshots {
+            Some(snapshots) => snapshots.restore(store, id, feed_seq).await,
+            None => None,
+        };
+        let (engine, started_from, snapshot_seq) = match restored {
+            Some(restored) => {
+                let from = StartedFrom::Snapshot { seq: restored.seq, replayed: restored.replayed };
+                (restored.engine, from, restored.seq)
+            }
+            None => (build_engine(store, id).await?, StartedFrom::Store, -1),
+        };
         let workspace = Workspace {
             id,
             engine: RwLock::new(engine),
@@ -82,10 +113,18 @@ impl Workspace {
             writer: tokio::sync::Mutex::new(()),
             presence_window_ms,
             feed_seq: AtomicI64::new(feed_seq),
+            snapshot_seq: AtomicI64::new(snapshot_seq),
+            started_from,
         };
         workspace.refresh_segments();
         let users = workspace.engine.read().len();
-        tracing::info!(workspace = id, users, elapsed_ms = started.elapsed().as_millis() as u64, "workspace loaded");
+        tracing::info!(
+            workspace = id,
+            users,
+            from = ?started_from,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "workspace loaded"
+        );
         Ok(Arc::new(workspace))
     }
 
@@ -109,6 +148,15 @@ impl Workspace {
 
     pub fn set_feed_seq(&self, seq: i64) {
         self.feed_seq.fetch_max(seq, Ordering::AcqRel);
+    }
+
+    /// The seq of the latest snapshot written or read of this workspace (-1: none).
+    pub fn snapshot_seq(&self) -> i64 {
+        self.snapshot_seq.load(Ordering::Acquire)
+    }
+
+    pub fn set_snapshot_seq(&self, seq: i64) {
+        self.snapshot_seq.fetch_max(seq, Ordering::AcqRel);
     }
 
     /// Hands the catalog's segment definitions to the engine.

@@ -291,6 +291,9 @@ pub trait Store: Send + Sync + 'static {
     async fn changes_after(&self, cursors: &[(WorkspaceId, i64)], limit: usize) -> StoreResult<Vec<Change>>;
     /// The seq of the workspace's latest change (0 when none).
     async fn latest_change_seq(&self, workspace: WorkspaceId) -> StoreResult<i64>;
+    /// A random id the store was given when it was created, the same for every node and process
+    /// on it: what engine snapshots are matched against.
+    async fn identity(&self) -> StoreResult<String>;
     /// Forgets changes committed before `before`; a node further behind reloads the workspace.
     async fn prune_changes(&self, before: Timestamp) -> StoreResult<u64>;
     /// Notified soon after another node commits a change (PostgreSQL's LISTEN/NOTIFY); None when

@@ -25,7 +25,10 @@ use crate::domain::{Id, Platform, Role, Timestamp, WorkspaceId};
 use crate::model::User;
 
 /// Versioned migrations, applied in order on start, one node at a time.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/postgres_001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/postgres_001_init.sql")),
+    (2, include_str!("migrations/postgres_002_store_identity.sql")),
+];
 
 /// Users read per batch when the engine is rebuilt.
 const SCAN_BATCH: i64 = 10_000;
@@ -670,6 +673,11 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         let row = client.query_opt("SELECT seq FROM change_counters WHERE workspace_id = $1", &[&workspace]).await?;
         Ok(row.map_or(0, |r| r.get(0)))
+    }
+
+    async fn identity(&self) -> StoreResult<String> {
+        let client = self.client().await?;
+        Ok(client.query_one("SELECT id FROM store_identity WHERE singleton = 1", &[]).await?.get(0))
     }
 
     async fn prune_changes(&self, before: Timestamp) -> StoreResult<u64> {

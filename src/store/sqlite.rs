@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/sqlite_001_init.sql")),
     (2, include_str!("migrations/sqlite_002_webhooks.sql")),
     (3, include_str!("migrations/sqlite_003_change_feed.sql")),
+    (4, include_str!("migrations/sqlite_004_store_identity.sql")),
 ];
 
 /// Users read per batch when the engine is rebuilt.
@@ -628,6 +629,11 @@ impl Store for SqliteStore {
             Ok(seq.unwrap_or(0))
         })
         .await
+    }
+
+    async fn identity(&self) -> StoreResult<String> {
+        self.read(|conn| Ok(conn.query_row("SELECT id FROM store_identity WHERE singleton = 1", [], |r| r.get(0))?))
+            .await
     }
 
     async fn prune_changes(&self, before: Timestamp) -> StoreResult<u64> {

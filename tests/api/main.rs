@@ -17,6 +17,7 @@ mod proptest_engine;
 mod query_filters;
 mod query_sort_paging;
 mod reference;
+mod snapshots;
 mod support;
 mod two_nodes;
 mod users_crud;

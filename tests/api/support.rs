@@ -134,6 +134,23 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 impl TestApp {
+    /// The helpers of a TestApp over a server the test starts and stops itself; `admin` is an
+    /// admin token of workspace "acme" (the other tokens are left empty).
+    pub fn of(server: &inboxd::server::RunningServer, admin: &str, db: std::path::PathBuf) -> TestApp {
+        TestApp {
+            addr: server.addr,
+            store: server.store.clone(),
+            admin: admin.to_string(),
+            agent: String::new(),
+            other: String::new(),
+            client: Client::new(),
+            db,
+            _server: Box::new(()),
+            _dir: tempfile::tempdir().expect("a temporary directory"),
+            pg: None,
+        }
+    }
+
     /// Another node on the same store (and so with the same tokens), configured by `configure`.
     pub async fn another_node(&self, configure: impl FnOnce(&mut Settings)) -> TestApp {
         let mut settings = Settings { db: self.db.clone(), listen: "127.0.0.1:0".into(), ..Default::default() };
