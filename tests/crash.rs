@@ -35,7 +35,7 @@ impl Server {
             .args(["serve", "--listen", "127.0.0.1:0", "--db"])
             .arg(db)
             .env("INBOXD_LOG_FORMAT", "json")
-            .env("INBOXD_LOG", "info")
+            .env("INBOXD_LOG", "info,inboxd::api::layers=debug")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
