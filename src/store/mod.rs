@@ -263,6 +263,9 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_segment(&self, workspace: WorkspaceId, id: Id) -> StoreResult<bool>;
 
     // Users.
+    /// How many users the workspace holds (without reading them).
+    async fn count_users(&self, workspace: WorkspaceId) -> StoreResult<u64>;
+
     /// Every user of the workspace, in batches, for rebuilding the engine.
     async fn scan_users(
         &self,

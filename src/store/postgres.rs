@@ -669,6 +669,13 @@ impl Store for PostgresStore {
         Ok(changes)
     }
 
+    async fn count_users(&self, workspace: WorkspaceId) -> StoreResult<u64> {
+        let client = self.client().await?;
+        let count: i64 =
+            client.query_one("SELECT count(*) FROM users WHERE workspace_id = $1", &[&workspace]).await?.get(0);
+        Ok(count as u64)
+    }
+
     async fn latest_change_seq(&self, workspace: WorkspaceId) -> StoreResult<i64> {
         let client = self.client().await?;
         let row = client.query_opt("SELECT seq FROM change_counters WHERE workspace_id = $1", &[&workspace]).await?;

@@ -420,6 +420,15 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn count_users(&self, workspace: WorkspaceId) -> StoreResult<u64> {
+        self.read(move |conn| {
+            let count: i64 =
+                conn.query_row("SELECT count(*) FROM users WHERE workspace_id = ?1", [workspace], |r| r.get(0))?;
+            Ok(count as u64)
+        })
+        .await
+    }
+
     async fn scan_users(
         &self,
         workspace: WorkspaceId,
