@@ -309,51 +309,50 @@ fn cost(filter: &Compiled) -> u8 {
 }
 
 impl Eval<'_> {
-    /// How many users a value condition holds at most (u64::MAX when not known without evaluating),
-    /// so `And` starts from the narrowest and each later part works within less.
-    fn size(&self, filter: &Compiled) -> u64 {
+    /// The bitmaps whose union answers a value condition (None for any other condition): the one
+    /// mapping `eval`, `size` and `Not` share.
+    fn value_bitmaps(&self, filter: &Compiled) -> Option<Vec<&RoaringBitmap>> {
         let index = self.index;
-        let sum = |bitmaps: &mut dyn Iterator<Item = &RoaringBitmap>| bitmaps.map(|b| b.len()).sum();
-        match filter {
-            Compiled::TagIn(tags) => sum(&mut tags.iter().filter_map(|t| index.tags.get(*t as usize))),
-            Compiled::StatusIn(statuses) => sum(&mut statuses.iter().filter_map(|s| index.statuses.get(*s as usize))),
+        Some(match filter {
+            Compiled::TagIn(tags) => tags.iter().filter_map(|t| index.tags.get(*t as usize)).collect(),
+            Compiled::StatusIn(statuses) => statuses.iter().filter_map(|s| index.statuses.get(*s as usize)).collect(),
+            Compiled::HasAnyTag => vec![&index.tagged],
             Compiled::BotIn(bots) => {
-                sum(&mut bots.iter().filter_map(|(platform, bot)| index.bots[platform.index()].get(bot)))
+                bots.iter().filter_map(|(platform, bot)| index.bots[platform.index()].get(bot)).collect()
             }
+            Compiled::HasPlatform(platform) => vec![&index.platforms[platform.index()]],
             Compiled::AgentIn { agents, unassigned } => {
-                let assigned: u64 = sum(&mut agents.iter().filter_map(|a| index.agents.get(a)));
-                assigned + if *unassigned { index.unassigned.len() } else { 0 }
+                let mut bitmaps: Vec<&RoaringBitmap> = agents.iter().filter_map(|a| index.agents.get(a)).collect();
+                if *unassigned {
+                    bitmaps.push(&index.unassigned);
+                }
+                bitmaps
             }
-            Compiled::HasAnyTag => index.tagged.len(),
-            Compiled::HasPlatform(platform) => index.platforms[platform.index()].len(),
-            Compiled::Flag(flag) => FLAGS.iter().position(|f| f == flag).map_or(0, |p| index.flags[p].len()),
-            Compiled::Ordered { since: None } => index.ordered.len(),
-            _ => u64::MAX,
-        }
+            Compiled::LastMessageBy(senders) => {
+                let mut seen = [false; 3];
+                senders.iter().for_each(|s| seen[sender_index(*s)] = true);
+                index.last_message_by.iter().zip(seen).filter(|(_, s)| *s).map(|(b, _)| b).collect()
+            }
+            Compiled::Flag(flag) => FLAGS.iter().position(|f| f == flag).map(|p| &index.flags[p]).into_iter().collect(),
+            Compiled::Ordered { since: None } => vec![&index.ordered],
+            Compiled::AttributeIs { key, value } => {
+                index.attribute_values.get(*key as usize).and_then(|values| values.get(value)).into_iter().collect()
+            }
+            Compiled::AttributeExists(key) => index.attribute_keys.get(*key as usize).into_iter().collect(),
+            _ => return None,
+        })
     }
 
-    /// The one bitmap that answers a value condition, if it is that simple (no copy needed).
-    fn single_bitmap(&self, filter: &Compiled) -> Option<&RoaringBitmap> {
-        let index = self.index;
-        match filter {
-            Compiled::TagIn(tags) if tags.len() == 1 => index.tags.get(tags[0] as usize),
-            Compiled::StatusIn(statuses) if statuses.len() == 1 => index.statuses.get(statuses[0] as usize),
-            Compiled::HasAnyTag => Some(&index.tagged),
-            Compiled::HasPlatform(platform) => Some(&index.platforms[platform.index()]),
-            Compiled::Flag(flag) => FLAGS.iter().position(|f| f == flag).map(|p| &index.flags[p]),
-            Compiled::Ordered { since: None } => Some(&index.ordered),
-            _ => None,
-        }
+    /// How many users a condition holds at most (u64::MAX when not known without evaluating), so
+    /// `And` starts from the narrowest and each later part works within less.
+    fn size(&self, filter: &Compiled) -> u64 {
+        self.value_bitmaps(filter).map_or(u64::MAX, |bitmaps| bitmaps.iter().map(|b| b.len()).sum())
     }
 
     /// Exactly the users of `within` (every live user when None) that match.
     pub fn eval(&self, filter: &Compiled, within: Option<&RoaringBitmap>) -> RoaringBitmap {
         let index = self.index;
         let base = || within.unwrap_or(&index.universe);
-        let restrict = |bitmap: &RoaringBitmap| match within {
-            Some(within) => bitmap & within,
-            None => bitmap.clone(),
-        };
         let union = |bitmaps: Vec<&RoaringBitmap>| match within {
             // A page's worth of candidates is cheaper to look up one by one than whole bitmaps to merge.
             Some(within) if within.len() <= PROBE => {
@@ -391,33 +390,24 @@ impl Eval<'_> {
             }
             Compiled::Not(inner) => {
                 let base = base();
-                match self.single_bitmap(inner) {
-                    Some(excluded) => base - excluded,
-                    None => base - self.eval(inner, Some(base)),
+                // One value bitmap is subtracted as it is, without first narrowing a copy to the base.
+                match self.value_bitmaps(inner).as_deref() {
+                    Some([excluded]) => base - *excluded,
+                    _ => base - self.eval(inner, Some(base)),
                 }
             }
             Compiled::Text(search) => index.text.search(search, base()),
-            Compiled::TagIn(tags) => union(tags.iter().filter_map(|t| index.tags.get(*t as usize)).collect()),
-            Compiled::StatusIn(statuses) => {
-                union(statuses.iter().filter_map(|s| index.statuses.get(*s as usize)).collect())
-            }
-            Compiled::HasAnyTag => restrict(&index.tagged),
-            Compiled::BotIn(bots) => {
-                union(bots.iter().filter_map(|(platform, bot)| index.bots[platform.index()].get(bot)).collect())
-            }
-            Compiled::HasPlatform(platform) => restrict(&index.platforms[platform.index()]),
-            Compiled::AgentIn { agents, unassigned } => {
-                let mut bitmaps: Vec<&RoaringBitmap> = agents.iter().filter_map(|a| index.agents.get(a)).collect();
-                if *unassigned {
-                    bitmaps.push(&index.unassigned);
-                }
-                union(bitmaps)
-            }
-            Compiled::LastMessageBy(senders) => {
-                let mut seen = [false; 3];
-                senders.iter().for_each(|s| seen[sender_index(*s)] = true);
-                union(index.last_message_by.iter().zip(seen).filter(|(_, s)| *s).map(|(b, _)| b).collect())
-            }
+            Compiled::TagIn(_)
+            | Compiled::StatusIn(_)
+            | Compiled::HasAnyTag
+            | Compiled::BotIn(_)
+            | Compiled::HasPlatform(_)
+            | Compiled::AgentIn { .. }
+            | Compiled::LastMessageBy(_)
+            | Compiled::Flag(_)
+            | Compiled::Ordered { since: None }
+            | Compiled::AttributeIs { .. }
+            | Compiled::AttributeExists(_) => union(self.value_bitmaps(filter).unwrap_or_default()),
             Compiled::LastSeen(range) => {
                 index.last_seen.select(range.start.map(|t| t.0), range.end.map(|t| t.0), within, |slot| {
                     self.rows[slot as usize].last_seen_at()
@@ -436,20 +426,9 @@ impl Eval<'_> {
                 }
                 index.online_signal.select(start, None, within, |slot| self.rows[slot as usize].online_at())
             }
-            Compiled::Flag(flag) => match FLAGS.iter().position(|f| f == flag) {
-                Some(position) => restrict(&index.flags[position]),
-                None => RoaringBitmap::new(),
-            },
-            Compiled::Ordered { since: None } => restrict(&index.ordered),
             Compiled::Ordered { since: Some(since) } => {
                 index.last_order.select(Some(since.0), None, within, |slot| self.rows[slot as usize].last_order_at())
                     & &index.ordered
-            }
-            Compiled::AttributeIs { key, value } => {
-                match index.attribute_values.get(*key as usize).and_then(|values| values.get(value)) {
-                    Some(bitmap) => restrict(bitmap),
-                    None => RoaringBitmap::new(),
-                }
             }
             Compiled::AttributeContains { key, value } => match index.attribute_values.get(*key as usize) {
                 Some(values) => union(
@@ -459,10 +438,6 @@ impl Eval<'_> {
                         .map(|(_, b)| b)
                         .collect(),
                 ),
-                None => RoaringBitmap::new(),
-            },
-            Compiled::AttributeExists(key) => match index.attribute_keys.get(*key as usize) {
-                Some(bitmap) => restrict(bitmap),
                 None => RoaringBitmap::new(),
             },
         }
