@@ -14,8 +14,8 @@ const FLAT_AT: f64 = if cfg!(test) { 0.0 } else { 4096.0 };
 
 impl<'a> Members<'a> {
     /// The members of `result` among slots `0..slots`, flattened when about `tests` membership
-    /// tests would cost more than writing the bits. The bits are written run by run, so a dense
-    /// result costs about as many steps as it has gaps.
+    /// tests would cost more than writing the bits. A dense result is written run by run, so it
+    /// costs about as many steps as it has gaps; a sparse one member by member.
     pub fn of(result: &'a RoaringBitmap, slots: u32, tests: f64) -> Members<'a> {
         let total = result.len();
         let gaps = u64::from(slots).saturating_sub(total);
@@ -23,9 +23,16 @@ impl<'a> Members<'a> {
             return Members::Roaring(result);
         }
         let mut bits = vec![0u64; slots as usize / 64 + 1];
-        let mut runs = result.iter();
-        while let Some(run) = runs.next_range() {
-            set_run(&mut bits, *run.start() as usize, *run.end() as usize);
+        if total < gaps {
+            // Sparse: most members stand alone, and finding where a run ends costs a search each.
+            for slot in result {
+                bits[slot as usize / 64] |= 1 << (slot % 64);
+            }
+        } else {
+            let mut runs = result.iter();
+            while let Some(run) = runs.next_range() {
+                set_run(&mut bits, *run.start() as usize, *run.end() as usize);
+            }
         }
         Members::Flat(bits)
     }

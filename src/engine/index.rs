@@ -177,24 +177,47 @@ pub struct Eval<'a> {
 impl Index {
     /// Adds a user (its row without the texts, which go to `text` separately) under `slot`.
     pub fn add(&mut self, slot: u32, row: &Row) {
-        targets(row, |target| self.bitmap(target).put(slot));
+        targets(row, |target| match (target, self.bitmap(target)) {
+            (_, Some(bitmap)) => bitmap.put(slot),
+            (Target::Day(timed, day), None) => self.timeline(timed).insert(slot, day),
+            (_, None) => {}
+        });
     }
 
     /// Appends runs of slots, each above every slot already in its bitmap (the bulk build).
     pub fn append(&mut self, runs: impl Iterator<Item = (Target, Vec<u32>)>) {
+        let mut days: FastMap<Timed, Vec<(i64, Vec<u32>)>> = FastMap::default();
         for (target, slots) in runs {
-            let bitmap = self.bitmap(target);
+            let Some(bitmap) = self.bitmap(target) else {
+                if let Target::Day(timed, day) = target {
+                    days.entry(timed).or_default().push((day, slots));
+                }
+                continue;
+            };
             // `append` finds the bitmap's maximum once per run, not once per slot as `push` does;
             // it refuses runs that are not above it, which the bulk build never hands it.
             if bitmap.append(slots.iter().copied()).is_err() {
                 slots.into_iter().for_each(|slot| bitmap.put(slot));
             }
         }
+        for (timed, runs) in days {
+            self.timeline(timed).append(runs);
+        }
     }
 
-    /// The bitmap a target names, created empty if needed.
-    fn bitmap(&mut self, target: Target) -> &mut RoaringBitmap {
-        match target {
+    fn timeline(&mut self, timed: Timed) -> &mut Timeline {
+        match timed {
+            Timed::Created => &mut self.created,
+            Timed::LastSeen => &mut self.last_seen,
+            Timed::LastOrder => &mut self.last_order,
+            Timed::Online => &mut self.online_signal,
+        }
+    }
+
+    /// The bitmap a target names, created empty if needed; None for a day, which its timeline
+    /// keeps together with the spans above it.
+    fn bitmap(&mut self, target: Target) -> Option<&mut RoaringBitmap> {
+        Some(match target {
             Target::Universe => &mut self.universe,
             Target::Tag(tag) => at(&mut self.tags, tag),
             Target::Tagged => &mut self.tagged,
@@ -214,13 +237,8 @@ impl Index {
                 }
                 self.attribute_values[index].entry(value).or_default()
             }
-            Target::Day(timeline, day) => match timeline {
-                Timed::Created => self.created.day(day),
-                Timed::LastSeen => self.last_seen.day(day),
-                Timed::LastOrder => self.last_order.day(day),
-                Timed::Online => self.online_signal.day(day),
-            },
-        }
+            Target::Day(..) => return None,
+        })
     }
 
     /// Takes a user out of every bitmap its row put it in (its texts stay: `text` is separate).

@@ -648,7 +648,7 @@ impl<'a> In<'a> {
             let day = self.i64()?;
             days.insert(day, self.bitmap()?);
         }
-        Ok(Timeline { days })
+        Ok(Timeline::from_days(days))
     }
 
     fn interner(&mut self) -> Result<Interner> {

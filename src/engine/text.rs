@@ -1,6 +1,7 @@
 //! Text search: the folded searchable text and phone digits of every user in one arena, and a
 //! trigram index over both that narrows the candidates a search then verifies against the text.
 
+use memchr::memmem::Finder;
 use roaring::RoaringBitmap;
 
 use super::interner::FastMap;
@@ -40,19 +41,6 @@ fn trigrams_of(bytes: &[u8], tag: u32, into: &mut Vec<u32>) {
     for w in bytes.windows(3) {
         if !w.contains(&b'\n') {
             into.push(tag | (u32::from(w[0]) << 16) | (u32::from(w[1]) << 8) | u32::from(w[2]));
-        }
-    }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    // The folded texts are valid UTF-8 and so are the terms: byte containment is `str::contains`.
-    match needle.len() {
-        0 => true,
-        1 => haystack.contains(&needle[0]),
-        n if n > haystack.len() => false,
-        _ => {
-            let first = needle[0];
-            haystack.windows(needle.len()).any(|w| w[0] == first && w == needle)
         }
     }
 }
@@ -271,17 +259,20 @@ impl TextIndex {
         let terms: Vec<&[u8]> = search.terms.iter().map(|t| t.as_bytes()).collect();
         let candidates = self.narrow(terms.iter().copied(), 0, base);
         let candidates = candidates.as_ref().unwrap_or(base);
+        // The folded texts and the terms are valid UTF-8: byte containment is `str::contains`.
+        let finders: Vec<Finder> = terms.iter().map(Finder::new).collect();
         let mut found = RoaringBitmap::from_sorted_iter(candidates.iter().filter(|slot| {
             let text = self.text(*slot);
-            terms.iter().all(|term| contains(text, term))
+            finders.iter().all(|finder| finder.find(text).is_some())
         }))
         .unwrap_or_default();
         if let Some(digits) = search.phone_digits.as_deref() {
             let digits = digits.as_bytes();
             let candidates = self.narrow(std::iter::once(digits), PHONE, base);
             let candidates = candidates.as_ref().unwrap_or(base);
+            let finder = Finder::new(digits);
             let by_phone =
-                candidates.iter().filter(|slot| !found.contains(*slot) && contains(self.phone(*slot), digits));
+                candidates.iter().filter(|slot| !found.contains(*slot) && finder.find(self.phone(*slot)).is_some());
             found |= RoaringBitmap::from_sorted_iter(by_phone).unwrap_or_default();
         }
         found
