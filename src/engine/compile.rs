@@ -65,11 +65,34 @@ fn interned(interner: &Interner, names: impl Iterator<Item = impl AsRef<str>>) -
     }
 }
 
+/// The compiled parts of an `And` (or an `Or`), those of the same kind spliced in: a segment's
+/// `And` inside the query's becomes one `And` that orders all conditions by cost together.
+fn flattened(parts: &[Filter], cx: &Context, and: bool) -> Vec<Compiled> {
+    let mut flat = Vec::with_capacity(parts.len());
+    for part in parts {
+        match (compile(part, cx), and) {
+            (Compiled::And(inner), true) | (Compiled::Or(inner), false) => flat.extend(inner),
+            (other, _) => flat.push(other),
+        }
+    }
+    flat
+}
+
+/// One part stands for itself (so a one-segment list's `And` joins the query's).
+fn single_or(mut parts: Vec<Compiled>, combine: fn(Vec<Compiled>) -> Compiled) -> Compiled {
+    if parts.len() == 1 {
+        if let Some(part) = parts.pop() {
+            return part;
+        }
+    }
+    combine(parts)
+}
+
 pub fn compile(filter: &Filter, cx: &Context) -> Compiled {
     match filter {
         Filter::All => Compiled::Const(true),
-        Filter::And(parts) => Compiled::And(parts.iter().map(|p| compile(p, cx)).collect()),
-        Filter::Or(parts) => Compiled::Or(parts.iter().map(|p| compile(p, cx)).collect()),
+        Filter::And(parts) => single_or(flattened(parts, cx, true), Compiled::And),
+        Filter::Or(parts) => single_or(flattened(parts, cx, false), Compiled::Or),
         Filter::Not(inner) => Compiled::Not(Box::new(compile(inner, cx))),
         Filter::Text(search) => Compiled::Text(search.clone()),
         Filter::TagIn(tags) => interned(&cx.names.tags, tags.iter()),
