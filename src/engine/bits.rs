@@ -14,25 +14,30 @@ const FLAT_AT: f64 = if cfg!(test) { 0.0 } else { 4096.0 };
 
 impl<'a> Members<'a> {
     /// The members of `result` among slots `0..slots`, flattened when about `tests` membership
-    /// tests would cost more than writing the bits. A dense result is written run by run, so it
-    /// costs about as many steps as it has gaps; a sparse one member by member.
+    /// tests would cost more than writing the bits: a sparse result member by member, a dense one
+    /// as every slot less the few missing from it.
     pub fn of(result: &'a RoaringBitmap, slots: u32, tests: f64) -> Members<'a> {
         let total = result.len();
         let gaps = u64::from(slots).saturating_sub(total);
         if tests < FLAT_AT || (total.min(gaps) as f64) > tests * 4.0 {
             return Members::Roaring(result);
         }
-        let mut bits = vec![0u64; slots as usize / 64 + 1];
+        let words = slots as usize / 64 + 1;
         if total < gaps {
-            // Sparse: most members stand alone, and finding where a run ends costs a search each.
+            let mut bits = vec![0u64; words];
             for slot in result {
                 bits[slot as usize / 64] |= 1 << (slot % 64);
             }
-        } else {
-            let mut runs = result.iter();
-            while let Some(run) = runs.next_range() {
-                set_run(&mut bits, *run.start() as usize, *run.end() as usize);
-            }
+            return Members::Flat(bits);
+        }
+        // Dense: set every bit, then clear the few not in the result, found by bitmap algebra
+        // (whole words at a time) rather than by walking the result's runs.
+        let mut every = RoaringBitmap::new();
+        every.insert_range(0..slots);
+        let mut bits = vec![u64::MAX; words];
+        bits[words - 1] = (1 << (slots % 64)) - 1;
+        for slot in &(every - result) {
+            bits[slot as usize / 64] &= !(1 << (slot % 64));
         }
         Members::Flat(bits)
     }
@@ -44,20 +49,6 @@ impl<'a> Members<'a> {
             Members::Flat(bits) => bits.get(slot as usize / 64).is_some_and(|word| word & (1 << (slot % 64)) != 0),
         }
     }
-}
-
-/// Sets bits `first..=last`.
-fn set_run(bits: &mut [u64], first: usize, last: usize) {
-    let (first_word, last_word) = (first / 64, last / 64);
-    let head = u64::MAX << (first % 64);
-    let tail = u64::MAX >> (63 - last % 64);
-    if first_word == last_word {
-        bits[first_word] |= head & tail;
-        return;
-    }
-    bits[first_word] |= head;
-    bits[first_word + 1..last_word].fill(u64::MAX);
-    bits[last_word] |= tail;
 }
 
 #[cfg(test)]

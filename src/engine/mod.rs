@@ -317,14 +317,15 @@ impl Engine {
         self.matching(filter, clock).len()
     }
 
-    /// Walks the presorted order of `sort` against the result, merging pending changes first if many.
-    fn walk(&self, sort: Sort, visit: impl FnMut(u32) -> bool) {
+    /// The members of a result from the `skip`th to the `end`th in the presorted order of `sort`,
+    /// merging pending changes into the order first if many.
+    fn walk_page(&self, sort: Sort, skip: u64, end: u64, member: impl Fn(u32) -> bool) -> Vec<u32> {
         let lock = &self.orders[key_index(sort.by)];
         let needs_merge = lock.read().needs_merge();
         if needs_merge {
             lock.write().merge(&self.rows);
         }
-        lock.read().walk(&self.rows, sort.order, visit);
+        lock.read().page(&self.rows, sort.order, skip, end, member)
     }
 
     /// The first `end` matching slots in sort order, skipping the first `skip`.
@@ -335,19 +336,8 @@ impl Engine {
         let walk_cost = end as f64 * live as f64 / total.max(1) as f64;
         let sort_cost = total as f64 * (total.max(2) as f64).log2() / 4.0;
         if should_walk(total, walk_cost, sort_cost) {
-            let mut page = Vec::with_capacity((end - skip).min(100_000) as usize);
-            let mut seen = 0u64;
             let members = Members::of(result, self.rows.len() as u32, walk_cost);
-            self.walk(sort, |slot| {
-                if members.contains(slot) {
-                    if seen >= skip {
-                        page.push(slot);
-                    }
-                    seen += 1;
-                }
-                seen < end
-            });
-            page
+            self.walk_page(sort, skip, end, |slot| members.contains(slot))
         } else {
             let mut slots: Vec<u32> = result.iter().collect();
             let end = end as usize;

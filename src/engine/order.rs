@@ -147,6 +147,34 @@ impl SortOrder {
         self.boundaries[0] |= 1;
     }
 
+    /// The users in `sort` order for which `member` holds, from the `skip`th (counting from 0)
+    /// up to the `end`th.
+    pub fn page(&self, rows: &[Row], order: Order, skip: u64, end: u64, member: impl Fn(u32) -> bool) -> Vec<u32> {
+        let mut page = Vec::with_capacity((end - skip).min(100_000) as usize);
+        let mut take = |slot: u32, seen: &mut u64| {
+            if member(slot) {
+                if *seen >= skip {
+                    page.push(slot);
+                }
+                *seen += 1;
+            }
+            *seen < end
+        };
+        if self.pending.is_empty() {
+            // Nothing to interleave: the skipped users are counted without visiting them one by one.
+            let (mut base, mut seen) = BaseWalk::past(self, Sort { by: self.by, order }, skip, &member);
+            while let Some(slot) = base.next() {
+                if !take(slot, &mut seen) {
+                    break;
+                }
+            }
+        } else {
+            let mut seen = 0;
+            self.walk(rows, order, |slot| take(slot, &mut seen));
+        }
+        page
+    }
+
     /// Visits the live users in `sort` order until `visit` returns false.
     pub fn walk(&self, rows: &[Row], order: Order, mut visit: impl FnMut(u32) -> bool) {
         let sort = Sort { by: self.by, order };
@@ -203,6 +231,38 @@ impl<'a> BaseWalk<'a> {
             Order::Desc => (present, present, present),
         };
         BaseWalk { order, sort, cursor, group_start, group_end, tail: present }
+    }
+
+    /// A walk that passes over about the first `skip` members (as `member` says) in a tight loop,
+    /// with how many it passed: descending, it stops at the start of the group of equal keys the
+    /// `skip`th member is in, since a group is walked forward.
+    fn past(order: &'a SortOrder, sort: Sort, skip: u64, member: impl Fn(u32) -> bool) -> (BaseWalk<'a>, u64) {
+        let mut walk = BaseWalk::new(order, sort);
+        let counts = |slot: u32| !order.is_stale(slot) && member(slot);
+        let base = &order.base;
+        let mut counted = 0u64;
+        if sort.order == Order::Asc {
+            while walk.cursor < base.len() && counted < skip {
+                counted += u64::from(counts(base[walk.cursor]));
+                walk.cursor += 1;
+            }
+            return (walk, counted);
+        }
+        // Members at or after the current group's start; `before` those after its end.
+        let (mut before, mut group_end) = (0, order.present);
+        for position in (0..order.present).rev() {
+            counted += u64::from(counts(base[position]));
+            if order.starts_group(position) {
+                if counted > skip {
+                    (walk.cursor, walk.group_start, walk.group_end) = (position, position, group_end);
+                    return (walk, before);
+                }
+                (before, group_end) = (counted, position);
+            }
+        }
+        // Every user with the key passed: the walk goes on with those lacking it.
+        (walk.cursor, walk.group_start, walk.group_end) = (0, 0, 0);
+        (walk, counted)
     }
 
     fn next(&mut self) -> Option<u32> {
