@@ -8,7 +8,7 @@ use super::interner::{FastMap, Interner};
 use super::row::{Row, CONTACT, INTERACTED, LIVE_CHAT, SUBSCRIBER};
 use super::text::TextIndex;
 use super::timeline::{self, Timeline};
-use crate::domain::Sender;
+use crate::domain::{Sender, Timestamp};
 
 const FLAGS: [u8; 4] = [CONTACT, INTERACTED, LIVE_CHAT, SUBSCRIBER];
 
@@ -365,6 +365,32 @@ impl Eval<'_> {
     /// `And` starts from the narrowest and each later part works within less.
     fn size(&self, filter: &Compiled) -> u64 {
         self.value_bitmaps(filter).map_or(u64::MAX, |bitmaps| bitmaps.iter().map(|b| b.len()).sum())
+    }
+
+    /// Whether one live user matches: what `eval` answers for a set holding only it, without
+    /// building sets (the segments of a page's users are a few conditions on a few users).
+    pub fn holds(&self, filter: &Compiled, slot: u32) -> bool {
+        let row = &self.rows[slot as usize];
+        let within = |range: &crate::query::Range, at: Option<i64>| at.is_some_and(|at| range.contains(Timestamp(at)));
+        match filter {
+            Compiled::Const(value) => *value,
+            Compiled::And(parts) => parts.iter().all(|part| self.holds(part, slot)),
+            Compiled::Or(parts) => parts.iter().any(|part| self.holds(part, slot)),
+            Compiled::Not(inner) => !self.holds(inner, slot),
+            Compiled::Text(search) => self.index.text.matches(search, slot),
+            Compiled::LastSeen(range) => within(range, row.last_seen_at()),
+            Compiled::Created(range) => within(range, Some(row.created_at)),
+            Compiled::Online { now, window_ms } => {
+                row.online_at().is_some_and(|at| i128::from(at) > i128::from(*now) - i128::from(*window_ms))
+            }
+            Compiled::Ordered { since: Some(since) } => {
+                self.index.ordered.contains(slot) && row.last_order_at().is_some_and(|at| at >= since.0)
+            }
+            Compiled::AttributeContains { key, value } => {
+                row.attributes.iter().any(|(k, v)| k == key && self.values.name(*v).contains(value.as_str()))
+            }
+            _ => self.value_bitmaps(filter).unwrap_or_default().iter().any(|bitmap| bitmap.contains(slot)),
+        }
     }
 
     /// Exactly the users of `within` (every live user when None) that match.

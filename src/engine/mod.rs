@@ -369,21 +369,17 @@ impl Engine {
         slots.iter().map(|slot| self.rows[*slot as usize].id).collect()
     }
 
-    /// The users of these slots, each with the segments it matches now: each segment evaluated once,
-    /// within the page.
+    /// The users of these slots, each with the segments it matches now: each segment compiled
+    /// once, then tested on each user.
     fn with_segments(&self, slots: &[u32], clock: Clock) -> Vec<(Id, Vec<Id>)> {
-        let page: RoaringBitmap = slots.iter().copied().collect();
         let eval = self.eval();
-        let members: Vec<(Id, RoaringBitmap)> = self
-            .segment_order
-            .iter()
-            .map(|id| (*id, eval.eval(&self.compile(&Filter::Segment(*id), clock), Some(&page))))
-            .collect();
+        let segments: Vec<(Id, Compiled)> =
+            self.segment_order.iter().map(|id| (*id, self.compile(&Filter::Segment(*id), clock))).collect();
         slots
             .iter()
             .map(|slot| {
-                let segments = members.iter().filter(|(_, m)| m.contains(*slot)).map(|(id, _)| *id).collect();
-                (self.rows[*slot as usize].id, segments)
+                let matched = segments.iter().filter(|(_, segment)| eval.holds(segment, *slot)).map(|(id, _)| *id);
+                (self.rows[*slot as usize].id, matched.collect())
             })
             .collect()
     }

@@ -278,6 +278,17 @@ impl TextIndex {
         found
     }
 
+    /// Whether one user matches, as `search` would answer for a base holding only it.
+    pub fn matches(&self, search: &TextSearch, slot: u32) -> bool {
+        let text = self.text(slot);
+        let by_text = search.terms.iter().all(|term| memchr::memmem::find(text, term.as_bytes()).is_some());
+        by_text
+            || search
+                .phone_digits
+                .as_deref()
+                .is_some_and(|d| memchr::memmem::find(self.phone(slot), d.as_bytes()).is_some())
+    }
+
     pub fn heap_bytes(&self) -> usize {
         let bitmaps: usize = self.trigrams.values().map(|b| b.serialized_size() + 16).sum();
         self.arena.capacity()
