@@ -25,23 +25,24 @@ const PAGE: usize = 2_048;
 /// Pages written as rows at once: one per core, while the store reads the next.
 const WRITERS: usize = 2;
 
-/// The export's ids in sort order, with their positions sorted by id: the walk meets users in id
-/// order, so it finds their positions by merging, not by searching (and with 16 bytes a user).
+/// The export's ids with their positions in sort order, sorted by id: the walk meets users in id
+/// order, so it finds their positions by merging, not by searching, reading this list front to back
+/// (16 bytes a user).
 struct Positions {
-    ids: Vec<Id>,
-    by_id: Vec<u32>,
+    by_id: Vec<(Id, u32)>,
 }
 
 impl Positions {
     fn new(ids: Vec<Id>) -> Positions {
         // u32 positions: an export of more than 4 billion users is out of reach anyway.
-        let mut by_id: Vec<u32> = (0..ids.len() as u32).collect();
-        by_id.sort_unstable_by_key(|&i| ids[i as usize]);
-        Positions { ids, by_id }
+        let mut by_id: Vec<(Id, u32)> = ids.iter().enumerate().map(|(at, id)| (*id, at as u32)).collect();
+        drop(ids);
+        by_id.sort_unstable();
+        Positions { by_id }
     }
 
     fn id_at(&self, cursor: usize) -> Option<Id> {
-        self.by_id.get(cursor).map(|&i| self.ids[i as usize])
+        self.by_id.get(cursor).map(|&(id, _)| id)
     }
 
     /// The export position of each of the page's documents that is exported.
@@ -50,13 +51,13 @@ impl Positions {
         documents.iter().filter_map(move |(id, document)| {
             if last.is_none_or(|last| id < last) {
                 // The page's first document (or one out of id order): search.
-                cursor = self.by_id.partition_point(|&i| self.ids[i as usize] < id);
+                cursor = self.by_id.partition_point(|&(at, _)| at < id);
             }
             last = Some(id);
             while self.id_at(cursor).is_some_and(|at| at < id) {
                 cursor += 1;
             }
-            (self.id_at(cursor) == Some(id)).then(|| (self.by_id[cursor] as usize, document))
+            (self.id_at(cursor) == Some(id)).then(|| (self.by_id[cursor].1 as usize, document))
         })
     }
 }
