@@ -43,6 +43,13 @@ impl Documents {
         Documents { ids: Vec::with_capacity(documents), bytes: Vec::new(), ends: Vec::with_capacity(documents) }
     }
 
+    /// Forgets the documents, keeping the buffers' room for the next ones.
+    pub fn clear(&mut self) {
+        self.ids.clear();
+        self.bytes.clear();
+        self.ends.clear();
+    }
+
     pub fn push(&mut self, id: Id, document: &[u8]) {
         self.ids.push(id);
         self.bytes.extend_from_slice(document);
