@@ -482,6 +482,8 @@ mod tests {
         tricky.profile.attributes.push(Attribute { key: "Note".into(), value: json!("say \"hi\"") });
         tricky.profile.attributes.push(Attribute { key: "zone".into(), value: serde_json::Value::Null });
         tricky.last_message = Some(Message { text: "\r@".into(), at: Timestamp(-1), by: Sender::Agent });
+        // Past the year 9999: written by chrono with a leading +, which is guarded.
+        tricky.last_seen_at = Some(Timestamp(253_402_300_800_000));
         let mut bare = User::new(Id::parse("65f1c2a9e4b0a1b2c3d4e5fa").expect("id"), Timestamp(0));
         bare.profile.attributes = vec![Attribute { key: "Ünit".into(), value: json!(1.5) }];
         for (user, agent, online) in

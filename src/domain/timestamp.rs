@@ -194,6 +194,18 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn the_bytes_of_a_timestamp_are_chrono_s_text_in_the_years_0_to_9999(ms in -63_000_000_000_000i64..254_000_000_000_000) {
+            let chrono_text = DateTime::<Utc>::from_timestamp_millis(ms).map(|dt| dt.to_rfc3339_opts(SecondsFormat::Millis, true));
+            match Timestamp(ms).rfc3339_bytes() {
+                Some(text) => proptest::prop_assert_eq!(Some(String::from_utf8(text.to_vec()).expect("ascii")), chrono_text),
+                // Outside those years chrono writes a sign or a fifth digit.
+                None => proptest::prop_assert!(chrono_text.is_some_and(|text| text.starts_with(['-', '+']))),
+            }
+        }
+    }
+
     #[test]
     fn offsets_are_normalised_to_utc_millis() {
         let ts = Timestamp::parse("2025-03-01T12:00:00.123456+02:00").unwrap();

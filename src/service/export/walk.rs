@@ -217,6 +217,29 @@ mod tests {
         Id::from_bytes([n; 12])
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rows_added_in_any_order_are_sent_in_position_order_bucket_after_bucket() {
+        let rows = 20_000;
+        let mut reorder = Reorder::new(rows);
+        for position in (0..rows).rev() {
+            reorder.add(position, format!("{position}\n").as_bytes()).expect("add");
+        }
+        let buckets: Vec<BucketRows> = reorder.into_buckets().collect();
+        assert!(buckets.len() > 2, "several buckets");
+        let (sender, mut receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+        let collected = tokio::spawn(async move {
+            let mut bytes = Vec::new();
+            while let Some(piece) = receiver.recv().await {
+                bytes.extend_from_slice(&piece.expect("a piece"));
+            }
+            bytes
+        });
+        assert!(send_in_order(buckets, &sender).await.is_ok());
+        drop(sender);
+        let expected: String = (0..rows).map(|position| format!("{position}\n")).collect();
+        assert_eq!(String::from_utf8(collected.await.expect("collected")).expect("utf-8"), expected);
+    }
+
     #[test]
     fn a_page_in_id_order_finds_the_positions_of_its_exported_users() {
         // Sort order 5, 2, 9, 7: positions 0, 1, 2, 3.
