@@ -56,14 +56,24 @@ impl Timestamp {
     /// are formatted here without allocating (exports and pages write several per user); others
     /// go through chrono.
     pub fn write_rfc3339(self, out: &mut impl fmt::Write) -> fmt::Result {
+        match self.rfc3339_bytes() {
+            // The text is ASCII digits and separators.
+            Some(text) => out.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?),
+            None => match DateTime::<Utc>::from_timestamp_millis(self.0) {
+                Some(dt) => out.write_str(&dt.to_rfc3339_opts(SecondsFormat::Millis, true)),
+                None => write!(out, "{}", self.0),
+            },
+        }
+    }
+
+    /// The RFC 3339 text of a timestamp in the years 0 to 9999 (always 24 ASCII bytes, starting
+    /// with a digit), or `None` outside them.
+    pub fn rfc3339_bytes(self) -> Option<[u8; 24]> {
         // 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z, in milliseconds since the epoch.
         const MIN_MS: i64 = -62_167_219_200_000;
         const MAX_MS: i64 = 253_402_300_800_000;
         if !(MIN_MS..MAX_MS).contains(&self.0) {
-            return match DateTime::<Utc>::from_timestamp_millis(self.0) {
-                Some(dt) => out.write_str(&dt.to_rfc3339_opts(SecondsFormat::Millis, true)),
-                None => write!(out, "{}", self.0),
-            };
+            return None;
         }
         let days = self.0.div_euclid(DAY_MS);
         let ms_of_day = self.0.rem_euclid(DAY_MS);
@@ -93,8 +103,7 @@ impl Timestamp {
         put(14, 2, minute);
         put(17, 2, second);
         put(20, 3, milli);
-        // The text is ASCII digits and separators.
-        out.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+        Some(text)
     }
 }
 
@@ -182,6 +191,18 @@ mod tests {
         }
         for ms in samples {
             assert_eq!(Timestamp(ms).to_string(), chrono_text(ms), "{ms}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_bytes_of_a_timestamp_are_chrono_s_text_in_the_years_0_to_9999(ms in -63_000_000_000_000i64..254_000_000_000_000) {
+            let chrono_text = DateTime::<Utc>::from_timestamp_millis(ms).map(|dt| dt.to_rfc3339_opts(SecondsFormat::Millis, true));
+            match Timestamp(ms).rfc3339_bytes() {
+                Some(text) => proptest::prop_assert_eq!(Some(String::from_utf8(text.to_vec()).expect("ascii")), chrono_text),
+                // Outside those years chrono writes a sign or a fifth digit.
+                None => proptest::prop_assert!(chrono_text.is_some_and(|text| text.starts_with(['-', '+']))),
+            }
         }
     }
 

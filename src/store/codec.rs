@@ -43,6 +43,13 @@ impl Documents {
         Documents { ids: Vec::with_capacity(documents), bytes: Vec::new(), ends: Vec::with_capacity(documents) }
     }
 
+    /// Forgets the documents, keeping the buffers' room for the next ones.
+    pub fn clear(&mut self) {
+        self.ids.clear();
+        self.bytes.clear();
+        self.ends.clear();
+    }
+
     pub fn push(&mut self, id: Id, document: &[u8]) {
         self.ids.push(id);
         self.bytes.extend_from_slice(document);
@@ -178,5 +185,21 @@ mod tests {
         bytes.truncate(bytes.len() - 3);
         assert!(decode(&bytes).is_err());
         assert!(decode_exported(&bytes).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_page_read_into_used_buffers_holds_only_that_page() {
+        use crate::store::{Commit, SqliteStore, Store};
+        let dir = tempfile::tempdir().expect("dir");
+        let store = SqliteStore::open(&dir.path().join("store.db")).expect("store");
+        let workspace = store.ensure_workspace("w").await.expect("workspace");
+        let users: Vec<User> = (1..=5u8).map(|n| User::new(Id::from_bytes([n; 12]), Timestamp(i64::from(n)))).collect();
+        store.commit(workspace, &Commit { upsert: users.clone(), ..Commit::default() }).await.expect("commit");
+
+        let first = store.documents_after(workspace, None, 3, Documents::default()).await.expect("first page");
+        let after = first.last_id();
+        let second = store.documents_after(workspace, after, 3, first).await.expect("second page");
+        let read: Vec<(Id, User)> = second.iter().map(|(id, bytes)| (id, decode(bytes).expect("decode"))).collect();
+        assert_eq!(read, users[3..].iter().map(|u| (u.id, u.clone())).collect::<Vec<_>>());
     }
 }

@@ -274,8 +274,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// The stored documents of up to `limit` users whose ids follow `after` (from the first when
     /// None), in id order and undecoded: a walk of the whole workspace in the order it is stored,
-    /// for a reader that decodes only what it needs.
-    async fn documents_after(&self, workspace: WorkspaceId, after: Option<Id>, limit: usize) -> StoreResult<Documents>;
+    /// for a reader that decodes only what it needs. They are read into `into` (emptied first), so
+    /// a walk reuses its buffers from page to page.
+    async fn documents_after(
+        &self,
+        workspace: WorkspaceId,
+        after: Option<Id>,
+        limit: usize,
+        into: Documents,
+    ) -> StoreResult<Documents>;
     /// The documents of these users, in the order asked; missing ones are left out.
     async fn users(&self, workspace: WorkspaceId, ids: &[Id]) -> StoreResult<Vec<User>>;
     /// Which of these event ids were already applied.

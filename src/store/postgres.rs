@@ -456,7 +456,13 @@ impl Store for PostgresStore {
         }
     }
 
-    async fn documents_after(&self, workspace: WorkspaceId, after: Option<Id>, limit: usize) -> StoreResult<Documents> {
+    async fn documents_after(
+        &self,
+        workspace: WorkspaceId,
+        after: Option<Id>,
+        limit: usize,
+        mut documents: Documents,
+    ) -> StoreResult<Documents> {
         let client = self.client().await?;
         let statement = client
             .prepare_cached("SELECT id, doc FROM users WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3")
@@ -464,7 +470,7 @@ impl Store for PostgresStore {
         // Every id is greater than the empty bytea.
         let from: &[u8] = after.as_ref().map_or(&[], |id| &id.as_bytes()[..]);
         let rows = client.query(&statement, &[&workspace, &from, &(limit as i64)]).await?;
-        let mut documents = Documents::with_capacity(rows.len());
+        documents.clear();
         for row in &rows {
             let id = id_from_bytes(row.get(0)).context("a user id of 12 bytes")?;
             documents.push(id, row.get(1));

@@ -472,14 +472,20 @@ impl Store for SqliteStore {
         }
     }
 
-    async fn documents_after(&self, workspace: WorkspaceId, after: Option<Id>, limit: usize) -> StoreResult<Documents> {
+    async fn documents_after(
+        &self,
+        workspace: WorkspaceId,
+        after: Option<Id>,
+        limit: usize,
+        mut documents: Documents,
+    ) -> StoreResult<Documents> {
         self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached("SELECT id, doc FROM users WHERE workspace_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3")?;
             // Every id is greater than the empty blob.
             let from: &[u8] = after.as_ref().map_or(&[], |id| &id.as_bytes()[..]);
             let mut rows = stmt.query(params![workspace, from, limit as i64])?;
-            let mut documents = Documents::with_capacity(limit);
+            documents.clear();
             while let Some(row) = rows.next()? {
                 let id = id_from_bytes(row.get_ref(0)?.as_blob()?).context("a user id of 12 bytes")?;
                 documents.push(id, row.get_ref(1)?.as_blob()?);
