@@ -25,7 +25,11 @@ impl Timeline {
     }
 
     pub fn remove(&mut self, slot: u32, at: i64) {
-        let day = day(at);
+        self.remove_on(slot, day(at));
+    }
+
+    /// Takes a user out of the bitmap of `day` (see `day`), dropping it when left empty.
+    pub fn remove_on(&mut self, slot: u32, day: i64) {
         if let Some(bitmap) = self.days.get_mut(&day) {
             bitmap.remove(slot);
             if bitmap.is_empty() {
