@@ -35,6 +35,8 @@ pub struct BenchSettings {
     pub engine_only: bool,
     /// Only the CSV export: no engine or HTTP timings, cold start parts, ingest or memory.
     pub export_only: bool,
+    /// Only the ingest: no engine or HTTP timings, cold start parts, export or memory.
+    pub ingest_only: bool,
 }
 
 /// Runs the benchmark and returns its report (markdown).
@@ -59,6 +61,10 @@ async fn bench(settings: &BenchSettings, db: &std::path::Path) -> anyhow::Result
     report.push_str(&generated);
     if settings.export_only {
         report.push_str(&export_alone(db).await?);
+        return Ok(report);
+    }
+    if settings.ingest_only {
+        report.push_str(&ingest_alone(db).await?);
         return Ok(report);
     }
 
@@ -470,6 +476,17 @@ async fn export_alone(db: &std::path::Path) -> anyhow::Result<String> {
     let workspace = server.app.workspace(workspace_id).await?;
     let export = export(&mut client, &workspace).await?;
     Ok(format!("\n| measure | value |\n|---|---:|\n{export}"))
+}
+
+/// `--ingest-only`: the server started on the store and the ingest measured, nothing before it.
+async fn ingest_alone(db: &std::path::Path) -> anyhow::Result<String> {
+    let server = start(Settings { db: db.to_path_buf(), listen: "127.0.0.1:0".into(), ..Settings::default() }).await?;
+    let secret = crate::auth::create_token(&*server.store, WORKSPACE, Role::Admin).await?;
+    let mut client = Client::connect(&server, &secret).await?;
+    let workspace_id = server.store.ensure_workspace(WORKSPACE).await?;
+    let workspace = server.app.workspace(workspace_id).await?;
+    let ingest = ingest(&mut client, &workspace).await?;
+    Ok(format!("\n| measure | value |\n|---|---:|\n{ingest}"))
 }
 
 /// The CSV export of every user (DELETED aside): rows per second and the peak RSS growth meanwhile.

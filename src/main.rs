@@ -100,11 +100,14 @@ enum Command {
         #[arg(long)]
         db: Option<PathBuf>,
         /// Measure the engine, cold start and memory only (no HTTP timings, export or ingest).
-        #[arg(long, conflicts_with = "export_only")]
+        #[arg(long, conflicts_with_all = ["export_only", "ingest_only"])]
         engine_only: bool,
         /// Measure the CSV export only (rows/s and peak RSS growth).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "ingest_only")]
         export_only: bool,
+        /// Measure the event ingest only (events/s).
+        #[arg(long)]
+        ingest_only: bool,
     },
 }
 
@@ -204,8 +207,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Token { action } => token(action).await?,
         Command::Demo { contacts, db } => demo(contacts, db).await?,
-        Command::Bench { contacts, db, engine_only, export_only } => {
-            let settings = inboxd::bench::BenchSettings { contacts, db, engine_only, export_only };
+        Command::Bench { contacts, db, engine_only, export_only, ingest_only } => {
+            let settings = inboxd::bench::BenchSettings { contacts, db, engine_only, export_only, ingest_only };
             print!("{}", inboxd::bench::run(settings).await?);
         }
     }

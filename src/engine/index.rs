@@ -177,11 +177,60 @@ pub struct Eval<'a> {
 impl Index {
     /// Adds a user (its row without the texts, which go to `text` separately) under `slot`.
     pub fn add(&mut self, slot: u32, row: &Row) {
-        targets(row, |target| match (target, self.bitmap(target)) {
+        targets(row, |target| self.put(target, slot));
+    }
+
+    /// Moves a user from the bitmaps of its old row to those of its new one. Only the bitmaps that
+    /// differ are touched: a write changes a field or two, and a removal from a roaring bitmap
+    /// (a search, then a shift of its array container) costs far more than comparing targets.
+    pub fn update(&mut self, slot: u32, old: &Row, new: &Row) {
+        let mut before = Vec::with_capacity(32);
+        targets(old, |target| before.push(target));
+        let mut after = Vec::with_capacity(32);
+        targets(new, |target| after.push(target));
+        for target in before.iter().filter(|t| !after.contains(t)) {
+            self.take(*target, slot);
+        }
+        for target in after.iter().filter(|t| !before.contains(t)) {
+            self.put(*target, slot);
+        }
+    }
+
+    fn put(&mut self, target: Target, slot: u32) {
+        match (target, self.bitmap(target)) {
             (_, Some(bitmap)) => bitmap.put(slot),
             (Target::Day(timed, day), None) => self.timeline(timed).insert(slot, day),
             (_, None) => {}
-        });
+        }
+    }
+
+    /// Takes a user out of the bitmap a target names, dropping a keyed bitmap left empty.
+    fn take(&mut self, target: Target, slot: u32) {
+        let in_list = |list: &mut Vec<RoaringBitmap>, index: u32| {
+            if let Some(bitmap) = list.get_mut(index as usize) {
+                bitmap.remove(slot);
+            }
+        };
+        match target {
+            Target::Universe => _ = self.universe.remove(slot),
+            Target::Tag(tag) => in_list(&mut self.tags, tag),
+            Target::Tagged => _ = self.tagged.remove(slot),
+            Target::Status(status) => in_list(&mut self.statuses, status),
+            Target::Bot(platform, bot) => take_out(&mut self.bots[platform as usize], &bot, slot),
+            Target::Platform(platform) => _ = self.platforms[platform as usize].remove(slot),
+            Target::Agent(agent) => take_out(&mut self.agents, &agent, slot),
+            Target::Unassigned => _ = self.unassigned.remove(slot),
+            Target::LastMessageBy(by) => _ = self.last_message_by[by as usize].remove(slot),
+            Target::Flag(position) => _ = self.flags[position as usize].remove(slot),
+            Target::Ordered => _ = self.ordered.remove(slot),
+            Target::AttributeKey(key) => in_list(&mut self.attribute_keys, key),
+            Target::AttributeValue(key, value) => {
+                if let Some(values) = self.attribute_values.get_mut(key as usize) {
+                    take_out(values, &value, slot);
+                }
+            }
+            Target::Day(timed, day) => self.timeline(timed).remove_on(slot, day),
+        }
     }
 
     /// Appends runs of slots, each above every slot already in its bitmap (the bulk build).

@@ -207,7 +207,7 @@ impl Engine {
             Some(slot) => {
                 let slot = *slot;
                 let old = &self.rows[slot as usize];
-                self.index.remove(slot, old);
+                self.index.update(slot, old, &row);
                 for (order, by) in self.orders.iter_mut().zip(SORT_KEYS) {
                     let sort = Sort { by, order: Order::Asc };
                     if compare_key(old, &row, sort) != std::cmp::Ordering::Equal {
@@ -232,10 +232,10 @@ impl Engine {
                 for order in &mut self.orders {
                     order.get_mut().touch(slot);
                 }
+                self.index.add(slot, &self.rows[slot as usize]);
                 slot
             }
         };
-        self.index.add(slot, &self.rows[slot as usize]);
         if self.index.text.differs(slot, &texts) {
             self.index.text.set(slot, &texts);
         }

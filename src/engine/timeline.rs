@@ -63,7 +63,11 @@ impl Timeline {
     }
 
     pub fn remove(&mut self, slot: u32, at: i64) {
-        let day = day(at);
+        self.remove_on(slot, day(at));
+    }
+
+    /// Takes a user out of the bucket of `day` (see `day`) and of the spans above it.
+    pub fn remove_on(&mut self, slot: u32, day: i64) {
         take_out(&mut self.days, day, slot);
         for (spans, length) in self.spans.iter_mut().zip(SPAN_DAYS) {
             take_out(spans, day.div_euclid(length), slot);

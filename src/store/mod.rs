@@ -6,6 +6,7 @@
 //! (and each catalog change) also appends to the workspace's change feed in that transaction, so
 //! that other nodes (and other processes on the same file) can keep their engines fresh.
 
+mod checkpoint;
 pub mod codec;
 mod postgres;
 mod sqlite;

@@ -9,6 +9,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
+use super::checkpoint::{Checkpointer, WAL_BOUND_PAGES};
 use super::codec::{decode, encode, id_from_bytes, new_origin, Documents};
 use super::{
     Agent, Attempt, Bot, Change, ChangeKind, Commit, Conflict, Delivery, DeliveryStatus, SegmentRecord, Store,
@@ -31,6 +32,11 @@ const READ_NOW_AT_MOST: usize = 64;
 /// Users read per batch when the engine is rebuilt.
 const SCAN_BATCH: usize = 10_000;
 
+/// The writer connection's page cache, in KiB (SQLite's default is 2 MB). A batch of events reads
+/// and rewrites a couple of thousand pages of random users; in the default cache the commit read
+/// them from the OS again, one system call each. Readers keep the default: the export opens them.
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+
 pub struct SqliteStore {
     inner: Arc<Inner>,
     origin: String,
@@ -40,6 +46,7 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    checkpointer: Checkpointer,
 }
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
@@ -177,19 +184,35 @@ impl SqliteStore {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
         let mut writer = open_connection(path).with_context(|| format!("opening {}", path.display()))?;
+        writer.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
+        writer.pragma_update(None, "wal_autocheckpoint", WAL_BOUND_PAGES)?;
         migrate(&mut writer)?;
+        let checkpointer = Checkpointer::start(open_connection(path)?).context("starting the checkpoint thread")?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
+                checkpointer,
             }),
             origin: new_origin(),
         })
     }
 
-    /// Runs `work` with the writer connection on a blocking thread.
+    /// Runs `work` with the writer connection on a blocking thread, then has what it wrote
+    /// checkpointed in the background.
     async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> anyhow::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let result = self.on_writer(work).await;
+        self.inner.checkpointer.wake();
+        result
+    }
+
+    /// Runs `work` with the writer connection on a blocking thread. The reads of a
+    /// read-modify-write go there too: the pages the commit rewrites are then in its cache.
+    async fn on_writer<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Connection) -> anyhow::Result<T> + Send + 'static,
     ) -> StoreResult<T> {
@@ -511,7 +534,7 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let ids = ids.to_vec();
-        self.read(move |conn| read_users(conn, workspace, &ids, |user, version| (user, version))).await
+        self.on_writer(move |conn| read_users(conn, workspace, &ids, |user, version| (user, version))).await
     }
 
     async fn seen_event_ids(&self, workspace: WorkspaceId, event_ids: &[String]) -> StoreResult<Vec<String>> {
@@ -519,7 +542,7 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         let event_ids = event_ids.to_vec();
-        self.read(move |conn| {
+        self.on_writer(move |conn| {
             let mut seen = Vec::new();
             for chunk in event_ids.chunks(500) {
                 let marks = vec!["?"; chunk.len()].join(",");
