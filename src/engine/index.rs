@@ -406,6 +406,14 @@ impl Eval<'_> {
                 index.attribute_values.get(*key as usize).and_then(|values| values.get(value)).into_iter().collect()
             }
             Compiled::AttributeExists(key) => index.attribute_keys.get(*key as usize).into_iter().collect(),
+            Compiled::AttributeContains { key, value } => match index.attribute_values.get(*key as usize) {
+                Some(values) => values
+                    .iter()
+                    .filter(|(v, _)| self.values.name(**v).contains(value.as_str()))
+                    .map(|(_, bitmap)| bitmap)
+                    .collect(),
+                None => Vec::new(),
+            },
             _ => return None,
         })
     }
@@ -475,10 +483,16 @@ impl Eval<'_> {
                 found.unwrap_or_else(|| base().clone())
             }
             Compiled::Or(parts) => {
+                // The value conditions among the parts are one union, narrowed to `within` once.
+                let mut bitmaps = Vec::new();
                 let mut found = RoaringBitmap::new();
                 for part in parts {
-                    found |= self.eval(part, within);
+                    match self.value_bitmaps(part) {
+                        Some(mut more) => bitmaps.append(&mut more),
+                        None => found |= self.eval(part, within),
+                    }
                 }
+                found |= union(bitmaps);
                 found
             }
             Compiled::Not(inner) => {
@@ -500,7 +514,8 @@ impl Eval<'_> {
             | Compiled::Flag(_)
             | Compiled::Ordered { since: None }
             | Compiled::AttributeIs { .. }
-            | Compiled::AttributeExists(_) => union(self.value_bitmaps(filter).unwrap_or_default()),
+            | Compiled::AttributeExists(_)
+            | Compiled::AttributeContains { .. } => union(self.value_bitmaps(filter).unwrap_or_default()),
             Compiled::LastSeen(range) => {
                 index.last_seen.select(range.start.map(|t| t.0), range.end.map(|t| t.0), within, |slot| {
                     self.rows[slot as usize].last_seen_at()
@@ -523,16 +538,6 @@ impl Eval<'_> {
                 index.last_order.select(Some(since.0), None, within, |slot| self.rows[slot as usize].last_order_at())
                     & &index.ordered
             }
-            Compiled::AttributeContains { key, value } => match index.attribute_values.get(*key as usize) {
-                Some(values) => union(
-                    values
-                        .iter()
-                        .filter(|(v, _)| self.values.name(**v).contains(value.as_str()))
-                        .map(|(_, b)| b)
-                        .collect(),
-                ),
-                None => RoaringBitmap::new(),
-            },
         }
     }
 }
