@@ -292,44 +292,7 @@ impl Index {
 
     /// Takes a user out of every bitmap its row put it in (its texts stay: `text` is separate).
     pub fn remove(&mut self, slot: u32, row: &Row) {
-        self.universe.remove(slot);
-        for tag in row.tags.iter() {
-            at(&mut self.tags, *tag).remove(slot);
-        }
-        self.tagged.remove(slot);
-        at(&mut self.statuses, row.status).remove(slot);
-        for (platform, bot) in row.bots.iter().enumerate() {
-            if *bot != 0 {
-                take_out(&mut self.bots[platform], bot, slot);
-            }
-            self.platforms[platform].remove(slot);
-        }
-        match row.agent {
-            0 => {
-                self.unassigned.remove(slot);
-            }
-            agent => take_out(&mut self.agents, &agent, slot),
-        }
-        for bitmap in self.last_message_by.iter_mut().chain(self.flags.iter_mut()) {
-            bitmap.remove(slot);
-        }
-        self.ordered.remove(slot);
-        if let Some(last) = row.last_order_at() {
-            self.last_order.remove(slot, last);
-        }
-        for (key, value) in row.attributes.iter() {
-            at(&mut self.attribute_keys, *key).remove(slot);
-            if let Some(values) = self.attribute_values.get_mut(*key as usize) {
-                take_out(values, value, slot);
-            }
-        }
-        self.created.remove(slot, row.created_at);
-        if let Some(seen) = row.last_seen_at() {
-            self.last_seen.remove(slot, seen);
-        }
-        if let Some(at) = row.presence_at() {
-            self.online_signal.remove(slot, at);
-        }
+        targets(row, |target| self.take(target, slot));
     }
 
     pub fn heap_bytes(&self) -> usize {

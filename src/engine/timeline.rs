@@ -62,10 +62,6 @@ impl Timeline {
         }
     }
 
-    pub fn remove(&mut self, slot: u32, at: i64) {
-        self.remove_on(slot, day(at));
-    }
-
     /// Takes a user out of the bucket of `day` (see `day`) and of the spans above it.
     pub fn remove_on(&mut self, slot: u32, day: i64) {
         take_out(&mut self.days, day, slot);
@@ -214,7 +210,7 @@ mod tests {
             let mut alive = vec![true; times.len()];
             for slot in removed.into_iter().filter(|s| *s < times.len()) {
                 if std::mem::replace(&mut alive[slot], false) {
-                    timeline.remove(slot as u32, times[slot]);
+                    timeline.remove_on(slot as u32, day(times[slot]));
                 }
             }
             // As in the engine, candidates are live users.
