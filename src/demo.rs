@@ -3,7 +3,7 @@
 mod ascii;
 mod catalog;
 mod cultures;
-mod user;
+pub(crate) mod user;
 mod words;
 
 use std::ops::Range;

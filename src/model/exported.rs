@@ -15,7 +15,9 @@ use serde_json::Value;
 use crate::domain::{Id, Platform, Sender, Status, Timestamp};
 use crate::model::{Orders, Presence, User};
 
-#[derive(Debug, Deserialize)]
+mod compact;
+
+#[derive(Debug, PartialEq, Deserialize)]
 pub struct ExportedUser<'a> {
     pub id: Id,
     #[serde(borrow)]
@@ -43,14 +45,14 @@ pub struct ExportedUser<'a> {
     _notes: IgnoredAny,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 pub struct ExportedMessage<'a> {
     pub text: &'a str,
     pub at: Timestamp,
     pub by: Sender,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 pub struct ExportedProfile<'a> {
     #[serde(borrow)]
     pub name: Option<&'a str>,
@@ -80,14 +82,14 @@ pub struct ExportedProfile<'a> {
     pub attributes: Vec<ExportedAttribute<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 pub struct ExportedPhone<'a> {
     pub number: &'a str,
     #[serde(borrow)]
     pub prefix: Option<&'a str>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 pub struct ExportedAttribute<'a> {
     pub key: &'a str,
     #[serde(borrow)]
@@ -95,14 +97,14 @@ pub struct ExportedAttribute<'a> {
 }
 
 /// An attribute's value: text borrowed where it can be, anything else as `User` holds it.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub enum AttributeValue<'a> {
     Text(Cow<'a, str>),
     Other(Value),
 }
 
 /// A status as stored, checked like `Status` but not copied.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct StatusText<'a>(pub &'a str);
 
 impl<'a> ExportedUser<'a> {

@@ -26,8 +26,16 @@ pub fn decode(bytes: &[u8]) -> anyhow::Result<User> {
 }
 
 /// Reads only what the CSV export writes, borrowing the text from `bytes`; both forms, like `decode`.
+///
+/// The compact form is read by hand first: the export decodes every stored document, and serde's
+/// path checks the text of fields the export skips and goes through a visitor per value. Whatever
+/// that reader does not plainly recognise is decoded by serde, which stays the one judge of what a
+/// document holds.
 pub fn decode_exported(bytes: &[u8]) -> anyhow::Result<ExportedUser<'_>> {
-    Ok(rmp_serde::from_slice(bytes)?)
+    match ExportedUser::read_compact(bytes) {
+        Some(user) => Ok(user),
+        None => Ok(rmp_serde::from_slice(bytes)?),
+    }
 }
 
 /// Stored documents as read, not decoded: ids with their encoded bytes, kept in one buffer.
@@ -87,6 +95,8 @@ pub fn new_origin() -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::option;
+    use proptest::prelude::*;
     use serde_json::json;
 
     use super::*;
@@ -185,6 +195,195 @@ mod tests {
         bytes.truncate(bytes.len() - 3);
         assert!(decode(&bytes).is_err());
         assert!(decode_exported(&bytes).is_err());
+    }
+
+    /// The export view as serde reads it, the judge the hand-written reader must agree with.
+    fn exported_by_serde(bytes: &[u8]) -> Option<ExportedUser<'_>> {
+        rmp_serde::from_slice(bytes).ok()
+    }
+
+    fn legacy_bytes(user: &User) -> Vec<u8> {
+        let mut legacy = Vec::new();
+        user.serialize(&mut rmp_serde::Serializer::new(&mut legacy).with_struct_map().with_human_readable())
+            .expect("encode");
+        legacy
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![Just(String::new()), "[a-zA-Z0-9 ]{0,40}", any::<String>(), "[a-z]{250,300}"]
+    }
+
+    fn scalar() -> impl Strategy<Value = serde_json::Value> {
+        prop_oneof![
+            text().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            any::<bool>().prop_map(serde_json::Value::from),
+            Just(serde_json::Value::Null),
+        ]
+    }
+
+    fn timestamp() -> impl Strategy<Value = Timestamp> {
+        prop_oneof![any::<i64>(), 0..2_000_000_000_000i64].prop_map(Timestamp)
+    }
+
+    fn id() -> impl Strategy<Value = Id> {
+        any::<[u8; 12]>().prop_map(Id::from_bytes)
+    }
+
+    /// Users with every field drawn at random, attribute values scalars as the API stores them.
+    fn random_user() -> impl Strategy<Value = User> {
+        let head = (
+            id(),
+            option::of(text()),
+            timestamp(),
+            timestamp(),
+            option::of(timestamp()),
+            any::<[bool; 5]>(),
+            "[A-Z_0-9]{1,32}",
+        );
+        let links = (
+            [option::of(id()), option::of(id()), option::of(id()), option::of(id())],
+            option::of(id()),
+            (any::<u32>(), option::of(timestamp())),
+            option::of((text(), timestamp(), prop_oneof![Just(Sender::User), Just(Sender::Bot), Just(Sender::Agent)])),
+            option::of((any::<bool>(), timestamp())),
+            any::<u32>(),
+        );
+        let profile = (
+            proptest::collection::vec(option::of(text()), 10),
+            option::of(("[0-9]{0,12}", option::of("[0-9]{1,3}"))),
+            proptest::collection::vec(text(), 0..20),
+            proptest::collection::vec((text(), scalar()), 0..20),
+            proptest::collection::vec((id(), text(), text()), 0..4),
+        );
+        (head, links, profile).prop_map(|(head, links, profile)| {
+            let (id, uuid, created_at, updated_at, last_seen_at, flags, status) = head;
+            let (bots, agent, orders, message, presence, unread) = links;
+            let (texts, phone, tags, attributes, notes) = profile;
+            let mut user = User::new(id, created_at);
+            user.uuid = uuid;
+            user.updated_at = updated_at;
+            user.last_seen_at = last_seen_at;
+            [
+                user.is_contact,
+                user.is_live_chat_active,
+                user.user_interacted,
+                user.is_subscriber,
+                user.is_user_blocked,
+            ] = flags;
+            user.status = crate::domain::Status::parse(&status).expect("status");
+            user.bots = bots;
+            user.agent = agent;
+            user.orders = Orders { count: orders.0, last_at: orders.1 };
+            user.last_message = message.map(|(text, at, by)| Message { text, at, by });
+            user.presence = presence.map(|(online, at)| Presence { online, at });
+            user.unread = unread;
+            let p = &mut user.profile;
+            let mut texts = texts.into_iter();
+            for field in [
+                &mut p.name,
+                &mut p.user_provided_name,
+                &mut p.picture,
+                &mut p.email,
+                &mut p.whatsapp_number,
+                &mut p.telegram_user_name,
+                &mut p.facebook_profile_id,
+                &mut p.instagram_profile_id,
+                &mut p.city,
+                &mut p.country,
+            ] {
+                *field = texts.next().flatten();
+            }
+            p.phone = phone.map(|(number, prefix)| Phone { number, prefix });
+            p.tags = tags;
+            p.attributes = attributes.into_iter().map(|(key, value)| Attribute { key, value }).collect();
+            user.notes = notes.into_iter().map(|(id, title, description)| Note { id, title, description }).collect();
+            user
+        })
+    }
+
+    /// Realistic users from the demo generator.
+    fn demo_user() -> impl Strategy<Value = User> {
+        (any::<u64>(), 0..1_000_000usize).prop_map(|(seed, index)| {
+            use rand::SeedableRng;
+            let bots = [1u8, 2, 3, 4].map(|n| Id::from_bytes([n; 12]));
+            let agents = vec![Id::from_bytes([9; 12]), Id::from_bytes([10; 12])];
+            let population = crate::demo::user::Population::new(bots, agents).expect("population");
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            crate::demo::user::user(&mut rng, &population, index, Timestamp(1_740_823_200_000))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_compact_reader_reads_what_serde_reads(user in prop_oneof![random_user(), demo_user()]) {
+            let bytes = encode(&user).expect("encode");
+            let fast = ExportedUser::read_compact(&bytes);
+            prop_assert!(fast.is_some(), "the compact form of a user left to serde");
+            prop_assert_eq!(fast, exported_by_serde(&bytes));
+            prop_assert_eq!(decode_exported(&bytes).ok(), Some(ExportedUser::from(&user)));
+        }
+
+        #[test]
+        fn the_named_form_is_left_to_serde(user in prop_oneof![random_user(), demo_user()]) {
+            let bytes = legacy_bytes(&user);
+            prop_assert!(ExportedUser::read_compact(&bytes).is_none());
+            prop_assert_eq!(decode_exported(&bytes).ok(), exported_by_serde(&bytes));
+            // The text form cannot hold every millisecond count; whatever the full decode reads, the view reads.
+            prop_assert_eq!(decode_exported(&bytes).is_ok(), decode(&bytes).is_ok());
+        }
+
+        #[test]
+        fn damaged_documents_read_as_serde_reads_them(
+            user in random_user(),
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut bytes = encode(&user).expect("encode");
+            for (at, byte) in edits {
+                let at = at.index(bytes.len());
+                bytes[at] = byte;
+            }
+            prop_assert_eq!(decode_exported(&bytes).ok(), exported_by_serde(&bytes));
+            let cut = cut.index(bytes.len());
+            prop_assert_eq!(decode_exported(&bytes[..cut]).ok(), exported_by_serde(&bytes[..cut]));
+        }
+
+        #[test]
+        fn garbage_is_refused_without_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            prop_assert_eq!(decode_exported(&bytes).ok(), exported_by_serde(&bytes));
+        }
+    }
+
+    #[test]
+    fn every_truncated_document_is_refused() {
+        let bytes = encode(&full_user()).expect("encode");
+        for cut in 0..bytes.len() {
+            assert!(ExportedUser::read_compact(&bytes[..cut]).is_none());
+            assert!(decode_exported(&bytes[..cut]).is_err(), "{cut} bytes read");
+        }
+        assert!(ExportedUser::read_compact(&bytes).is_some());
+    }
+
+    #[test]
+    fn attribute_values_serde_reads_and_the_reader_does_not_still_read() {
+        let mut user = full_user();
+        user.profile.attributes.push(Attribute { key: "list".into(), value: json!([1, "a", {"b": null}]) });
+        let bytes = encode(&user).expect("encode");
+        assert!(ExportedUser::read_compact(&bytes).is_none());
+        assert_eq!(decode_exported(&bytes).expect("view"), ExportedUser::from(&user));
+    }
+
+    #[test]
+    fn a_document_with_bytes_after_it_is_left_to_serde() {
+        let mut bytes = encode(&full_user()).expect("encode");
+        bytes.push(0xc0);
+        assert!(ExportedUser::read_compact(&bytes).is_none());
+        assert_eq!(decode_exported(&bytes).ok(), exported_by_serde(&bytes));
     }
 
     #[tokio::test]
