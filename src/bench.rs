@@ -59,12 +59,8 @@ async fn bench(settings: &BenchSettings, db: &std::path::Path) -> anyhow::Result
     let mut report = String::new();
     let generated = prepare(db, settings.contacts).await?;
     report.push_str(&generated);
-    if settings.export_only {
-        report.push_str(&export_alone(db).await?);
-        return Ok(report);
-    }
-    if settings.ingest_only {
-        report.push_str(&ingest_alone(db).await?);
+    if settings.export_only || settings.ingest_only {
+        report.push_str(&measure_alone(db, settings.export_only).await?);
         return Ok(report);
     }
 
@@ -467,26 +463,17 @@ async fn load(server: &RunningServer, secret: &str, body: &Value) -> anyhow::Res
     Ok(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
 }
 
-/// `--export-only`: the server started on the store and the export measured, nothing before it.
-async fn export_alone(db: &std::path::Path) -> anyhow::Result<String> {
+/// `--export-only` (`export_it`) or `--ingest-only`: the server started on the store and that
+/// part measured, nothing before it.
+async fn measure_alone(db: &std::path::Path, export_it: bool) -> anyhow::Result<String> {
     let server = start(Settings { db: db.to_path_buf(), listen: "127.0.0.1:0".into(), ..Settings::default() }).await?;
     let secret = crate::auth::create_token(&*server.store, WORKSPACE, Role::Admin).await?;
     let mut client = Client::connect(&server, &secret).await?;
     let workspace_id = server.store.ensure_workspace(WORKSPACE).await?;
     let workspace = server.app.workspace(workspace_id).await?;
-    let export = export(&mut client, &workspace).await?;
-    Ok(format!("\n| measure | value |\n|---|---:|\n{export}"))
-}
-
-/// `--ingest-only`: the server started on the store and the ingest measured, nothing before it.
-async fn ingest_alone(db: &std::path::Path) -> anyhow::Result<String> {
-    let server = start(Settings { db: db.to_path_buf(), listen: "127.0.0.1:0".into(), ..Settings::default() }).await?;
-    let secret = crate::auth::create_token(&*server.store, WORKSPACE, Role::Admin).await?;
-    let mut client = Client::connect(&server, &secret).await?;
-    let workspace_id = server.store.ensure_workspace(WORKSPACE).await?;
-    let workspace = server.app.workspace(workspace_id).await?;
-    let ingest = ingest(&mut client, &workspace).await?;
-    Ok(format!("\n| measure | value |\n|---|---:|\n{ingest}"))
+    let measured =
+        if export_it { export(&mut client, &workspace).await? } else { ingest(&mut client, &workspace).await? };
+    Ok(format!("\n| measure | value |\n|---|---:|\n{measured}"))
 }
 
 /// The CSV export of every user (DELETED aside): rows per second and the peak RSS growth meanwhile.
