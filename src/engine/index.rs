@@ -467,18 +467,6 @@ impl Eval<'_> {
                 }
             }
             Compiled::Text(search) => index.text.search(search, base()),
-            Compiled::TagIn(_)
-            | Compiled::StatusIn(_)
-            | Compiled::HasAnyTag
-            | Compiled::BotIn(_)
-            | Compiled::HasPlatform(_)
-            | Compiled::AgentIn { .. }
-            | Compiled::LastMessageBy(_)
-            | Compiled::Flag(_)
-            | Compiled::Ordered { since: None }
-            | Compiled::AttributeIs { .. }
-            | Compiled::AttributeExists(_)
-            | Compiled::AttributeContains { .. } => union(self.value_bitmaps(filter).unwrap_or_default()),
             Compiled::LastSeen(range) => {
                 index.last_seen.select(range.start.map(|t| t.0), range.end.map(|t| t.0), within, |slot| {
                     self.rows[slot as usize].last_seen_at()
@@ -501,6 +489,8 @@ impl Eval<'_> {
                 index.last_order.select(Some(since.0), None, within, |slot| self.rows[slot as usize].last_order_at())
                     & &index.ordered
             }
+            // Every other condition is a value condition: the union of its bitmaps.
+            _ => union(self.value_bitmaps(filter).unwrap_or_default()),
         }
     }
 }
