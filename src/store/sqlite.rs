@@ -93,13 +93,14 @@ fn record_changes(
         |r| r.get(0),
     )?;
     let first = last - entities.len() as i64 + 1;
-    let at = Timestamp::now().0;
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO changes (workspace_id, seq, kind, entity, origin, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    for (i, entity) in entities.iter().enumerate() {
-        insert.execute(params![workspace, first + i as i64, kind.as_str(), entity, origin, at])?;
-    }
+    // One statement for the lot (a batch of events changes a thousand users): the entities go in
+    // as one JSON array, each taking the seq after the one before.
+    let entities = serde_json::to_string(entities).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+    tx.prepare_cached(
+        "INSERT INTO changes (workspace_id, seq, kind, entity, origin, at)
+         SELECT ?1, ?2 + key, ?3, value, ?4, ?5 FROM json_each(?6)",
+    )?
+    .execute(params![workspace, first, kind.as_str(), origin, Timestamp::now().0, entities])?;
     Ok(())
 }
 
