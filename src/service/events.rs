@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
 
-use super::{commit, expected, load_versioned, now, retrying, App, Loaded, Workspace};
+use super::{commit, expected, load_versioned, now, retrying, Ahead, App, Loaded, Workspace};
 use crate::domain::{whatsapp_key, Id, Platform, Sender, Timestamp};
 use crate::error::{Error, Result};
 use crate::fields::{
@@ -218,38 +218,50 @@ pub async fn ingest(app: &App, workspace: &Workspace, body: &Value) -> Result<Va
             parse_event(item, &format!("[{i}]"), received, &mut problems).ok_or(problems)
         })
         .collect();
+    // The users are read while an earlier write may still be committing; under the lock only
+    // those written since are read again.
+    let ahead = Ahead::read(&*app.store, workspace, &concerned_users(workspace, &parsed)).await?;
     let _write = workspace.writer.lock().await;
     let parsed = &parsed;
-    retrying(|| ingest_once(app, workspace, parsed, received)).await
+    let mut ahead = Some(ahead);
+    retrying(|| ingest_once(app, workspace, parsed, received, ahead.take())).await
 }
 
-/// One attempt at applying the parsed events: read, apply, commit. The caller holds the write lock.
+/// The known users the events name, in id order.
+fn concerned_users(workspace: &Workspace, parsed: &[std::result::Result<Event, Problems>]) -> Vec<Id> {
+    let engine = workspace.engine.read();
+    let mut ids: Vec<Id> = parsed
+        .iter()
+        .flatten()
+        .filter_map(|event| match &event.subject {
+            Subject::User(id) => Some(*id),
+            Subject::Visitor { platform, external_id, .. } => {
+                engine.identities().by_visitor(*platform, external_id).first().copied()
+            }
+        })
+        .filter(|id| engine.contains(*id))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// One attempt at applying the parsed events: read (or bring what was read ahead up to date),
+/// apply, commit. The caller holds the write lock.
 async fn ingest_once(
     app: &App,
     workspace: &Workspace,
     parsed: &[std::result::Result<Event, Problems>],
     received: Timestamp,
+    ahead: Option<Ahead>,
 ) -> Result<Value> {
     let event_ids: Vec<String> = parsed.iter().flatten().filter_map(|e| e.event_id.clone()).collect();
     let mut seen: HashSet<String> = app.store.seen_event_ids(workspace.id, &event_ids).await?.into_iter().collect();
-    let wanted: Vec<Id> = {
-        let engine = workspace.engine.read();
-        let mut ids: Vec<Id> = parsed
-            .iter()
-            .flatten()
-            .filter_map(|event| match &event.subject {
-                Subject::User(id) => Some(*id),
-                Subject::Visitor { platform, external_id, .. } => {
-                    engine.identities().by_visitor(*platform, external_id).first().copied()
-                }
-            })
-            .filter(|id| engine.contains(*id))
-            .collect();
-        ids.sort();
-        ids.dedup();
-        ids
+    let wanted = concerned_users(workspace, parsed);
+    let Loaded { mut users, versions } = match ahead {
+        Some(ahead) => ahead.up_to_date(&*app.store, workspace, &wanted).await?,
+        None => load_versioned(&*app.store, workspace, &wanted).await?,
     };
-    let Loaded { mut users, versions } = load_versioned(&*app.store, workspace, &wanted).await?;
     let mut created_visitors: HashMap<(Platform, String), Id> = HashMap::new();
     // In first-touched order (the commit's order), with a set to test membership in O(1).
     let mut touched: Vec<Id> = Vec::new();

@@ -140,6 +140,7 @@ async fn apply(app: &App, workspace: &Workspace, changes: &[Change]) -> anyhow::
 
 /// Makes the engine hold these users as the store has them now. The caller holds the write lock.
 pub async fn refresh_users(app: &App, workspace: &Workspace, ids: &[Id]) -> anyhow::Result<()> {
+    workspace.recent.record(ids.iter().copied());
     for chunk in ids.chunks(BATCH) {
         let found = app.store.users(workspace.id, chunk).await?;
         let present: std::collections::HashSet<Id> = found.iter().map(|u| u.id).collect();

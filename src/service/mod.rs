@@ -14,6 +14,7 @@ pub mod export;
 pub mod feed;
 pub mod import;
 pub mod integrations;
+mod recent;
 pub mod snapshot;
 pub mod users;
 pub mod webhooks;
@@ -30,6 +31,7 @@ use crate::fields::{join, Problems};
 use crate::limits::MAX_ATTRIBUTES;
 use crate::model::User;
 use crate::store::{Commit, Conflict, Store, Version};
+use recent::Since;
 
 pub use workspace::{Catalog, StartedFrom, Workspace};
 
@@ -108,6 +110,7 @@ pub async fn commit(app: &App, workspace: &Workspace, commit: Commit) -> Result<
         }
         return Err(error.into());
     }
+    workspace.recent.record(commit.upsert.iter().map(|u| u.id).chain(commit.delete.iter().copied()));
     if !commit.deliveries.is_empty() {
         app.webhooks_wake.notify_one();
     }
@@ -174,6 +177,38 @@ pub async fn load_versioned(store: &dyn Store, workspace: &Workspace, ids: &[Id]
         loaded.users.insert(user.id, user);
     }
     Ok(loaded)
+}
+
+/// Documents read before the write lock was taken, to be brought up to date under it
+/// (`Ahead::up_to_date`): the read overlaps the commit of the write before.
+pub struct Ahead {
+    mark: recent::Mark,
+    loaded: Loaded,
+}
+
+impl Ahead {
+    pub async fn read(store: &dyn Store, workspace: &Workspace, ids: &[Id]) -> Result<Ahead> {
+        let mark = workspace.recent.mark();
+        Ok(Ahead { mark, loaded: load_versioned(store, workspace, ids).await? })
+    }
+
+    /// The documents of `ids` as they are now: those written since the read (or not read then)
+    /// are read again. The caller holds the write lock.
+    pub async fn up_to_date(self, store: &dyn Store, workspace: &Workspace, ids: &[Id]) -> Result<Loaded> {
+        let Ahead { mark, mut loaded } = self;
+        match workspace.recent.since(mark) {
+            Since::Everything => return load_versioned(store, workspace, ids).await,
+            Since::Users(written) => {
+                loaded.users.retain(|id, _| !written.contains(id));
+                loaded.versions.retain(|id, _| !written.contains(id));
+            }
+        }
+        let missing: Vec<Id> = ids.iter().filter(|id| !loaded.users.contains_key(id)).copied().collect();
+        let fresh = load_versioned(store, workspace, &missing).await?;
+        loaded.users.extend(fresh.users);
+        loaded.versions.extend(fresh.versions);
+        Ok(loaded)
+    }
 }
 
 /// The documents of users known to the engine, by id.

@@ -10,6 +10,7 @@ use crate::engine::{BackgroundBuilder, Clock, Engine};
 use crate::query::SegmentDefinition;
 use crate::store::{Agent, Bot, SegmentRecord, Store, Subscription};
 
+use super::recent::RecentWrites;
 use super::snapshot::Snapshots;
 
 /// Bots, agents and segments: small, kept whole in memory.
@@ -63,6 +64,8 @@ pub struct Workspace {
     pub catalog: RwLock<Catalog>,
     /// Writes of one workspace are applied one at a time, so the engine sees them in commit order.
     pub writer: tokio::sync::Mutex<()>,
+    /// The users of the latest writes, for reads made before taking `writer`.
+    pub recent: RecentWrites,
     pub presence_window_ms: i64,
     /// The seq of the last change of the store's change feed this state reflects.
     feed_seq: AtomicI64,
@@ -111,6 +114,7 @@ impl Workspace {
             engine: RwLock::new(engine),
             catalog: RwLock::new(catalog),
             writer: tokio::sync::Mutex::new(()),
+            recent: RecentWrites::default(),
             presence_window_ms,
             feed_seq: AtomicI64::new(feed_seq),
             snapshot_seq: AtomicI64::new(snapshot_seq),
@@ -136,6 +140,7 @@ impl Workspace {
         let engine = build_engine(store, self.id).await?;
         *self.catalog.write() = catalog;
         *self.engine.write() = engine;
+        self.recent.reset();
         self.refresh_segments();
         self.set_feed_seq(feed_seq);
         tracing::info!(workspace = self.id, feed_seq, "workspace reloaded");

@@ -360,3 +360,47 @@ async fn only_message_events_may_name_a_visitor() {
     assert_eq!(data["users"], json!([null, null]));
     assert_eq!(app.query(json!({})).await["meta"]["total"], json!(0), "no user was created");
 }
+
+#[tokio::test]
+async fn batches_sent_at_once_on_the_same_users_lose_nothing() {
+    // Each batch reads its users before waiting for the batch ahead of it to commit: what that
+    // batch wrote must still count.
+    let app = spawn_app().await;
+    let ids: Vec<String> =
+        app.import(json!((0..5).map(|i| json!({"uuid": format!("u{i}")})).collect::<Vec<_>>())).await["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.as_str().unwrap().to_string())
+            .collect();
+    let (senders, batches_each) = (4, 5);
+    let sends = (0..senders).map(|sender| {
+        let ids = ids.clone();
+        let app = &app;
+        async move {
+            for batch in 0..batches_each {
+                let events: Vec<Value> = ids
+                    .iter()
+                    .map(|id| message(id, "user", &format!("{sender}-{batch}"), "2025-03-01T10:00:00.000Z"))
+                    .chain([json!({"type": "order", "userId": ids[0], "orderId": format!("{sender}-{batch}")})])
+                    .collect();
+                let data = app.events_ok(json!(events)).await;
+                assert_eq!(data["applied"], json!(ids.len() + 1));
+            }
+        }
+    });
+    let tags = async {
+        for round in 0..batches_each {
+            app.update(&ids[1], json!({"profile": {"userDetails": {"tags": [format!("t{round}")]}}})).await;
+        }
+    };
+    futures_util::future::join(futures_util::future::join_all(sends), tags).await;
+    let total = json!(senders * batches_each);
+    for id in &ids {
+        assert_eq!(app.user(id).await["unreadMessages"], total, "every message of every batch counted");
+    }
+    assert_eq!(app.user(&ids[0]).await["hasOrdered"]["count"], total);
+    assert_eq!(app.user(&ids[1]).await["profile"]["userDetails"]["tags"], json!([format!("t{}", batches_each - 1)]));
+    let tagged = json!({"tags": [format!("t{}", batches_each - 1)]});
+    assert_eq!(app.query(tagged).await["meta"]["total"], json!(1), "the engine agrees with the store");
+}
