@@ -23,8 +23,11 @@ const HTTP_RUNS: usize = 200;
 /// How long each shape is driven by the concurrent clients.
 const LOAD_TIME: Duration = Duration::from_millis(1500);
 const CONNECTIONS: usize = 16;
-const INGEST_BATCHES: usize = 20;
+const INGEST_BATCHES: usize = 40;
 const EVENTS_PER_BATCH: usize = 1_000;
+/// Bots and channels post their events side by side: the batches are also sent over this many
+/// connections at once.
+const INGEST_CONNECTIONS: usize = 4;
 
 pub struct BenchSettings {
     pub contacts: usize,
@@ -137,7 +140,7 @@ async fn bench(settings: &BenchSettings, db: &std::path::Path) -> anyhow::Result
     let (export, ingest) = if settings.engine_only {
         (String::new(), String::new())
     } else {
-        (export(&mut client, &workspace).await?, ingest(&mut client, &workspace).await?)
+        (export(&mut client, &workspace).await?, ingest(&server, &secret, &workspace).await?)
     };
     let memory = workspace.engine.read().memory();
     let per_user = |bytes: usize| bytes as f64 / users.max(1) as f64;
@@ -472,7 +475,7 @@ async fn measure_alone(db: &std::path::Path, export_it: bool) -> anyhow::Result<
     let workspace_id = server.store.ensure_workspace(WORKSPACE).await?;
     let workspace = server.app.workspace(workspace_id).await?;
     let measured =
-        if export_it { export(&mut client, &workspace).await? } else { ingest(&mut client, &workspace).await? };
+        if export_it { export(&mut client, &workspace).await? } else { ingest(&server, &secret, &workspace).await? };
     Ok(format!("\n| measure | value |\n|---|---:|\n{measured}"))
 }
 
@@ -507,8 +510,9 @@ async fn export(client: &mut Client, workspace: &Workspace) -> anyhow::Result<St
     ))
 }
 
-/// Events per second through `POST /inbox/events`, 1,000 per batch, each batch one durable commit.
-async fn ingest(client: &mut Client, workspace: &Workspace) -> anyhow::Result<String> {
+/// Events per second through `POST /inbox/events`, 1,000 per batch, each batch one durable commit:
+/// from one client, then from `INGEST_CONNECTIONS` clients at once (fresh batches each time).
+async fn ingest(server: &RunningServer, secret: &str, workspace: &Workspace) -> anyhow::Result<String> {
     let ids: Vec<Id> = {
         let engine = workspace.engine.read();
         let sort = crate::query::Sort { by: crate::query::SortKey::CreatedAt, order: crate::query::Order::Asc };
@@ -524,37 +528,60 @@ async fn ingest(client: &mut Client, workspace: &Workspace) -> anyhow::Result<St
         state ^= state << 17;
         state
     };
-    let batches: Vec<Value> = (0..INGEST_BATCHES)
-        .map(|_| {
-            let events: Vec<Value> = (0..EVENTS_PER_BATCH)
-                .map(|_| {
-                    let user = ids[(next() % ids.len() as u64) as usize].to_string();
-                    match next() % 4 {
-                        0 | 1 => {
-                            json!({"type": "message", "userId": user, "by": "user", "text": "Is my order on its way?"})
-                        }
-                        2 => json!({"type": "presence", "userId": user, "online": true}),
-                        _ => json!({"type": "message", "userId": user, "by": "agent", "text": "It ships today."}),
+    let mut batch = || -> Value {
+        let events: Vec<Value> = (0..EVENTS_PER_BATCH)
+            .map(|_| {
+                let user = ids[(next() % ids.len() as u64) as usize].to_string();
+                match next() % 4 {
+                    0 | 1 => {
+                        json!({"type": "message", "userId": user, "by": "user", "text": "Is my order on its way?"})
                     }
-                })
-                .collect();
-            Value::Array(events)
-        })
-        .collect();
-    let started = Instant::now();
-    for batch in &batches {
-        let (status, body) = client.post("/inbox/events", batch).await?;
-        if status != 200 {
-            bail!("ingest answered {status}: {}", String::from_utf8_lossy(&body));
+                    2 => json!({"type": "presence", "userId": user, "online": true}),
+                    _ => json!({"type": "message", "userId": user, "by": "agent", "text": "It ships today."}),
+                }
+            })
+            .collect();
+        Value::Array(events)
+    };
+    let mut report = String::new();
+    for connections in [1, INGEST_CONNECTIONS] {
+        let mut senders = Vec::new();
+        for _ in 0..connections {
+            let client = Client::connect(server, secret).await?;
+            let batches: Vec<Value> = (0..INGEST_BATCHES / connections).map(|_| batch()).collect();
+            senders.push((client, batches));
         }
+        let cpu_before = cpu_seconds();
+        let started = Instant::now();
+        let tasks: Vec<_> = senders
+            .into_iter()
+            .map(|(mut client, batches)| {
+                tokio::spawn(async move {
+                    for batch in &batches {
+                        let (status, body) = client.post("/inbox/events", batch).await?;
+                        if status != 200 {
+                            bail!("ingest answered {status}: {}", String::from_utf8_lossy(&body));
+                        }
+                    }
+                    anyhow::Ok(batches.len())
+                })
+            })
+            .collect();
+        let mut sent = 0;
+        for task in tasks {
+            sent += task.await??;
+        }
+        let elapsed = started.elapsed();
+        let events = (sent * EVENTS_PER_BATCH) as f64;
+        let plural = if connections == 1 { "" } else { "s" };
+        report.push_str(&format!(
+            "| ingest, {sent} batches of {EVENTS_PER_BATCH} events over HTTP, {connections} connection{plural} | {:.0} events/s ({:.1} ms per batch; {:.0} µs CPU per event, server and client) |\n",
+            events / elapsed.as_secs_f64(),
+            elapsed.as_secs_f64() * 1000.0 / sent as f64,
+            (cpu_seconds() - cpu_before) * 1e6 / events,
+        ));
     }
-    let elapsed = started.elapsed();
-    let events = INGEST_BATCHES * EVENTS_PER_BATCH;
-    Ok(format!(
-        "| ingest, {INGEST_BATCHES} batches of {EVENTS_PER_BATCH} events over HTTP | {:.0} events/s ({:.1} ms per batch) |\n",
-        events as f64 / elapsed.as_secs_f64(),
-        elapsed.as_secs_f64() * 1000.0 / INGEST_BATCHES as f64
-    ))
+    Ok(report)
 }
 
 fn percentile(times: &mut [Duration], p: usize) -> Duration {
