@@ -1,4 +1,4 @@
-//! The `inboxd` binary: serve, token create/list/revoke, demo (contract section 9).
+//! The `inboxd` binary: serve, token create/list/revoke, demo (contract section 9), and the benchmark.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -230,4 +230,53 @@ async fn token_create_creates_the_workspace_if_needed() {
     assert!(listing.contains(&tokens[0].id), "the listing shows the token's id: {listing}");
     assert!(listing.contains("brand-new") && listing.contains("admin"), "{listing}");
     assert!(!listing.contains(&token));
+}
+
+#[tokio::test]
+async fn bench_prints_every_query_shape_and_measure() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db");
+    let report = run(&["bench", "--contacts", "200", "--db", db.to_str().unwrap()]).await;
+    let row = |label: &str| -> Vec<String> {
+        let line = report.lines().find(|l| l.starts_with(&format!("| {label}"))).unwrap_or_else(|| {
+            panic!("no line for {label:?} in the report:\n{report}");
+        });
+        line.trim_matches('|').split('|').map(|cell| cell.trim().to_string()).collect()
+    };
+    for shape in [
+        "contract sample",
+        "empty filter",
+        "one tag",
+        "two statuses, two agents",
+        "WhatsApp bot, lastSeenAt last 30 days, userInteracted",
+        "4-letter name search",
+        "5-digit phone search",
+        "one segment",
+        "page 2000",
+        "createdAt asc, isContact",
+        "hasOrdered, lastMessageBy user",
+    ] {
+        let cells = row(shape);
+        assert_eq!(cells.len(), 7, "{shape}: {cells:?}");
+        assert!(cells[1].parse::<u64>().is_ok(), "{shape}: a total: {cells:?}");
+        for timing in &cells[2..6] {
+            assert!(timing.ends_with(" ms"), "{shape}: timings in ms: {cells:?}");
+        }
+        assert!(cells[6].parse::<f64>().unwrap() > 0.0, "{shape}: requests/s: {cells:?}");
+    }
+    let total = |shape: &str| row(shape)[1].parse::<u64>().unwrap();
+    assert!(total("empty filter") <= 200 && total("empty filter") > 150, "the demo users, DELETED aside");
+    assert!(total("one tag") < total("empty filter"), "a filter narrows");
+    for measure in [
+        "cold start (open store",
+        "cold start from the engine snapshot",
+        "CSV export, ",
+        "peak RSS growth during the export",
+        "ingest, 40 batches of 1000 events over HTTP, 1 connection",
+        "ingest, 40 batches of 1000 events over HTTP, 4 connections",
+        "**index bytes/user (the three above)**",
+    ] {
+        let cells = row(measure);
+        assert!(cells[1].chars().next().is_some_and(|c| c.is_ascii_digit() || c == '*'), "{measure}: {cells:?}");
+    }
 }
