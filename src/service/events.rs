@@ -218,8 +218,9 @@ pub async fn ingest(app: &App, workspace: &Workspace, body: &Value) -> Result<Va
             parse_event(item, &format!("[{i}]"), received, &mut problems).ok_or(problems)
         })
         .collect();
-    // The users are read while an earlier write may still be committing; under the lock only
-    // those written since are read again.
+    // The users are read while the write ahead may still be under way (on the embedded store the
+    // read shares the writer's connection, so it overlaps that write's engine update and answer);
+    // under the lock only those written since are read again.
     let ahead = Ahead::read(&*app.store, workspace, &concerned_users(workspace, &parsed)).await?;
     let _write = workspace.writer.lock().await;
     let parsed = &parsed;

@@ -180,7 +180,7 @@ pub async fn load_versioned(store: &dyn Store, workspace: &Workspace, ids: &[Id]
 }
 
 /// Documents read before the write lock was taken, to be brought up to date under it
-/// (`Ahead::up_to_date`): the read overlaps the commit of the write before.
+/// (`Ahead::up_to_date`): the read overlaps the write ahead of it.
 pub struct Ahead {
     mark: recent::Mark,
     loaded: Loaded,

@@ -47,10 +47,6 @@ pub struct Documents {
 }
 
 impl Documents {
-    pub fn with_capacity(documents: usize) -> Documents {
-        Documents { ids: Vec::with_capacity(documents), bytes: Vec::new(), ends: Vec::with_capacity(documents) }
-    }
-
     /// Forgets the documents, keeping the buffers' room for the next ones.
     pub fn clear(&mut self) {
         self.ids.clear();

@@ -244,14 +244,14 @@ mod tests {
     fn a_page_in_id_order_finds_the_positions_of_its_exported_users() {
         // Sort order 5, 2, 9, 7: positions 0, 1, 2, 3.
         let positions = Positions::new(vec![id(5), id(2), id(9), id(7)]);
-        let mut page = Documents::with_capacity(6);
+        let mut page = Documents::default();
         for n in [1, 2, 3, 7, 8, 9] {
             page.push(id(n), &[n]);
         }
         let placed: Vec<(usize, Vec<u8>)> = positions.placed(&page).map(|(at, doc)| (at, doc.to_vec())).collect();
         assert_eq!(placed, [(1, vec![2]), (3, vec![7]), (2, vec![9])]);
         // A page out of id order still finds them (searched, not merged).
-        let mut shuffled = Documents::with_capacity(3);
+        let mut shuffled = Documents::default();
         for n in [9, 5, 7] {
             shuffled.push(id(n), &[n]);
         }
