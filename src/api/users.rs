@@ -80,11 +80,11 @@ pub(super) async fn import_users(
     auth.require_admin("import")?;
     let params = params.map_err(|e| Error::bad("query", e.body_text()))?.0;
     let bot = import_bot(&params, &headers)?;
-    let rows = match body {
-        ImportBody::Json(value) => value,
-        ImportBody::Csv(bytes) => Value::Array(crate::csv_format::import::parse(&bytes)?),
+    let (rows, source) = match body {
+        ImportBody::Json(value) => (value, import::Source::Json),
+        ImportBody::Csv(bytes) => (Value::Array(crate::csv_format::import::parse(&bytes)?), import::Source::Csv),
     };
-    Ok(ok(import::import(&state.app, &auth.workspace, &rows, bot).await?))
+    Ok(ok(import::import(&state.app, &auth.workspace, &rows, bot, source).await?))
 }
 
 /// Set the status of many users at once (admin).

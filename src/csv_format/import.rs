@@ -43,8 +43,8 @@ enum Column {
 /// - A cell loses one leading `'` that guards a formula-like start (the export's `neutralise`).
 /// - tags are split on `;`, trimmed, empty pieces dropped; phone is parsed from its international
 ///   form; isContact, isSubscriber and isUserBlocked read "true"/"false" in any case; each
-///   `attributes.<key>` cell becomes an attribute with a string value (CSV has no types: a number
-///   or boolean attribute comes back as its text). Values these rules cannot
+///   `attributes.<key>` cell becomes an attribute with a string value (CSV has no types: the import
+///   reads it against the attribute the user holds, `model::typed_like`). Values these rules cannot
 ///   read are passed on as strings, so that `UserInput::parse` rejects the row naming the field.
 ///
 /// A whole-body error: no header row, an unknown or repeated column, a row with another number of

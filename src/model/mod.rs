@@ -6,7 +6,7 @@ pub mod input;
 mod render;
 mod user;
 
-pub use apply::{apply_input, merge_attributes};
+pub use apply::{apply_input, merge_attributes, typed_like};
 pub use exported::{AttributeValue, ExportedUser};
 pub use input::{InputKind, UserInput};
 pub use render::{user_json, write_user_json};

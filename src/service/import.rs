@@ -10,7 +10,7 @@ use crate::engine::{Identities, Keys};
 use crate::error::{Error, Result};
 use crate::fields::{type_name, Field, Problems};
 use crate::limits::MAX_IMPORT_ROWS;
-use crate::model::{apply_input, InputKind, User, UserInput};
+use crate::model::{apply_input, typed_like, InputKind, User, UserInput};
 use crate::store::Commit;
 use crate::webhooks::Trigger;
 
@@ -57,8 +57,17 @@ fn find_match(input: &UserInput, batch: &Batch, known: &Identities) -> Option<Id
     None
 }
 
+/// How the rows of an import were written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Json,
+    /// CSV cells have no types: attribute values are read against the attributes the user holds
+    /// (`model::typed_like`).
+    Csv,
+}
+
 /// Applies the rows; rejected rows change nothing and the others are committed together.
-pub async fn import(app: &App, workspace: &Workspace, body: &Value, bot: Option<Id>) -> Result<Value> {
+pub async fn import(app: &App, workspace: &Workspace, body: &Value, bot: Option<Id>, source: Source) -> Result<Value> {
     let Value::Array(rows) = body else {
         return Err(Error::bad("", format!("must be an array of users, not {}", type_name(body))));
     };
@@ -89,7 +98,7 @@ pub async fn import(app: &App, workspace: &Workspace, body: &Value, bot: Option<
         })
         .collect();
     let parsed = &parsed;
-    retrying(|| import_once(app, workspace, parsed)).await
+    retrying(|| import_once(app, workspace, parsed, source)).await
 }
 
 /// One attempt at applying the parsed rows: read, apply, commit. The caller holds the write lock.
@@ -97,6 +106,7 @@ async fn import_once(
     app: &App,
     workspace: &Workspace,
     parsed: &[std::result::Result<UserInput, Problems>],
+    source: Source,
 ) -> Result<Value> {
     // Fetch every existing user a row may update in one read.
     let wanted: Vec<Id> = {
@@ -120,8 +130,9 @@ async fn import_once(
     let mut updated = 0;
     for (i, row) in parsed.iter().enumerate() {
         let outcome = row.as_ref().map_err(Clone::clone).and_then(|input| {
-            let engine = workspace.engine.read();
-            apply_row(input, i, &mut batch, &mut existing, engine.identities(), &workspace.catalog.read(), at)
+            let (engine, catalog) = (workspace.engine.read(), workspace.catalog.read());
+            let against = Against { known: engine.identities(), catalog: &catalog, at };
+            apply_row(input, i, source, &mut batch, &mut existing, &against)
         });
         match outcome {
             Ok((id, created)) => {
@@ -153,16 +164,23 @@ fn give_default_bot(input: &mut UserInput, default_bot: Option<(Platform, Id)>) 
     }
 }
 
+/// What the rows are matched and checked against, and when they are applied.
+struct Against<'a> {
+    known: &'a Identities,
+    catalog: &'a super::Catalog,
+    at: crate::domain::Timestamp,
+}
+
 /// Applies one valid row: returns the user's id and whether it was created.
 fn apply_row(
     input: &UserInput,
     row: usize,
+    source: Source,
     batch: &mut Batch,
     existing: &mut HashMap<Id, User>,
-    known: &Identities,
-    catalog: &super::Catalog,
-    at: crate::domain::Timestamp,
+    against: &Against,
 ) -> std::result::Result<(Id, bool), Problems> {
+    let Against { known, catalog, at } = *against;
     let path = format!("[{row}]");
     let target = match input.id {
         Some(id) => {
@@ -182,6 +200,14 @@ fn apply_row(
         user.is_contact = true;
         user
     });
+    let typed;
+    let input = match (source, &input.attributes) {
+        (Source::Csv, Some(attributes)) => {
+            typed = UserInput { attributes: Some(typed_like(attributes, &user.profile.attributes)), ..input.clone() };
+            &typed
+        }
+        _ => input,
+    };
     apply_input(&mut user, input, at, &path)?;
     let mut problems = Problems::default();
     check_user(&user, catalog, &path, &mut problems);

@@ -112,11 +112,13 @@ async fn an_exported_file_imports_back_unchanged() {
             "name": "=HYPERLINK(\"x\")", "userProvidedName": "Ana, \"the\" first",
             "contact": {"email": "Ana@Example.com", "phone": {"prefix": "27", "number": "825551234"}},
             "whatsAppNumber": "+27825551234", "city": "Cape Town", "country": "ZA",
-            "tags": ["vip", "-dash", "@home"], "attributes": [{"key": "plan", "value": "+gold"}, {"key": "b", "value": "line\nbreak"}]
+            "tags": ["vip", "-dash", "@home"], "attributes": [{"key": "plan", "value": "+gold"}, {"key": "b", "value": "line\nbreak"},
+              {"key": "seats", "value": 3}, {"key": "vip", "value": true}, {"key": "ratio", "value": -0.25}]
          }}},
         {"isUserBlocked": true, "isContact": false, "profile": {"userDetails": {"name": "José", "telegramUserName": "tg_jose",
          "contact": {"phone": {"number": "0825550000"}}}}},
-        {"uuid": "u-3", "profile": {"userDetails": {"facebookProfileId": "fb-3", "attributes": [{"key": "seats", "value": "3"}]}}}
+        {"uuid": "u-3", "profile": {"userDetails": {"facebookProfileId": "fb-3",
+         "attributes": [{"key": "SEATS", "value": "3"}, {"key": "Vip", "value": "TRUE"}, {"key": "ratio", "value": 12}]}}}
     ]))
     .await;
     let web = app.bot("web", "WEBSITE").await;
@@ -153,6 +155,31 @@ async fn an_exported_file_imports_back_unchanged() {
             .collect()
     };
     assert_eq!(strip(&rows_again), strip(&rows));
+}
+
+#[tokio::test]
+async fn csv_attribute_cells_take_the_type_and_spelling_of_the_attribute_the_user_holds() {
+    let app = spawn_app().await;
+    let id = app
+        .import_one(json!({"uuid": "u-1", "profile": {"userDetails": {"attributes": [
+            {"key": "Seats", "value": 3}, {"key": "vip", "value": false}, {"key": "code", "value": "007"}]}}}))
+        .await;
+    let csv = "uuid,attributes.seats,attributes.VIP,attributes.code,attributes.plan\n\
+               u-1,4,TRUE,008,3\n";
+    let (status, answer) = import_csv(&app, csv).await;
+    assert_eq!(status, 200, "{answer}");
+    let attributes = &app.user(&id).await["profile"]["userDetails"]["attributes"];
+    assert_eq!(
+        *attributes,
+        json!([{"key": "Seats", "value": 4}, {"key": "vip", "value": true}, {"key": "code", "value": "008"},
+               {"key": "plan", "value": "3"}])
+    );
+    // Text that does not read as the held type replaces it by text.
+    let (status, answer) = import_csv(&app, "uuid,attributes.seats,attributes.vip\nu-1,four,yes\n").await;
+    assert_eq!(status, 200, "{answer}");
+    let attributes = &app.user(&id).await["profile"]["userDetails"]["attributes"];
+    assert_eq!(attributes[0], json!({"key": "Seats", "value": "four"}));
+    assert_eq!(attributes[1], json!({"key": "vip", "value": "yes"}));
 }
 
 #[tokio::test]
