@@ -204,6 +204,8 @@ struct SnapshotStart {
     rss_growth_kib: u64,
     /// Engine bytes after loading the snapshot.
     memory: usize,
+    /// Queries while the snapshot was written, writes arriving.
+    during: QueriesDuring,
 }
 
 impl SnapshotStart {
@@ -213,6 +215,7 @@ impl SnapshotStart {
             "| cold start from the engine snapshot (open store, read the snapshot, replay {} changes, first query answered over HTTP) | {:.2} s |\n\
              | reading the snapshot file into an engine, alone | {:.2} s |\n\
              | writing the snapshot (serialize, fsync, rename): wall (of which under the engine's read lock) | {:.2} s ({:.2} s) |\n\
+             | longest query while the snapshot is written, one client querying and one writing | {} ({} queries) |\n\
              | snapshot file size | {:.0} MB ({:.0} bytes/user) |\n\
              | RSS growth while loading the workspace from the snapshot | {:.0} MiB ({:.0} bytes/user) |\n\
              | engine total bytes/user: loaded from the snapshot (built from the store) | {:.0} ({:.0}) |\n",
@@ -221,6 +224,8 @@ impl SnapshotStart {
             self.read.as_secs_f64(),
             self.write.as_secs_f64(),
             self.locked.as_secs_f64(),
+            ms(self.during.longest),
+            self.during.queries,
             self.bytes as f64 / 1e6,
             per_user(self.bytes as f64),
             self.rss_growth_kib as f64 / 1024.0,
@@ -252,6 +257,10 @@ async fn snapshot_start(
     secret: &str,
 ) -> anyhow::Result<SnapshotStart> {
     let snapshots = server.app.snapshots.clone().context("snapshots are off for this store")?;
+    let (first_write, during) =
+        queries_while(&server, secret, &workspace, snapshots.write(&*server.store, &workspace, true)).await?;
+    first_write?.context("the snapshot was not written")?;
+    // Written again with no writes arriving, so that the restart below replays nothing.
     let written = snapshots.write(&*server.store, &workspace, true).await?.context("the snapshot was not written")?;
     let path = written.path.clone();
     let started = Instant::now();
@@ -303,7 +312,61 @@ async fn snapshot_start(
         replayed,
         rss_growth_kib: rss_after.saturating_sub(rss_before),
         memory,
+        during,
     })
+}
+
+/// What one client querying saw while `work` ran and another client kept writing.
+struct QueriesDuring {
+    longest: Duration,
+    queries: usize,
+}
+
+/// Runs `work` while one client sends queries and another sends events, one at a time each.
+async fn queries_while<T>(
+    server: &RunningServer,
+    secret: &str,
+    workspace: &Workspace,
+    work: impl std::future::Future<Output = T>,
+) -> anyhow::Result<(T, QueriesDuring)> {
+    let user = {
+        let engine = workspace.engine.read();
+        let sort = crate::query::Sort { by: crate::query::SortKey::CreatedAt, order: crate::query::Order::Asc };
+        engine.all_sorted(&crate::query::Filter::All, sort, workspace.clock()).first().copied()
+    };
+    let user = user.context("the workspace has no user to write to")?;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (mut querier, mut writer) = (Client::connect(server, secret).await?, Client::connect(server, secret).await?);
+    let stopped = stop.clone();
+    let queries = tokio::spawn(async move {
+        let mut during = QueriesDuring { longest: Duration::ZERO, queries: 0 };
+        while !stopped.load(Ordering::Relaxed) {
+            let started = Instant::now();
+            let (status, _) = querier.post("/inbox/users", &json!({})).await?;
+            if status != 200 {
+                bail!("a query answered {status}");
+            }
+            during.longest = during.longest.max(started.elapsed());
+            during.queries += 1;
+        }
+        anyhow::Ok(during)
+    });
+    let stopped = stop.clone();
+    let writes = tokio::spawn(async move {
+        let event = json!([{"type": "presence", "userId": user, "online": true}]);
+        while !stopped.load(Ordering::Relaxed) {
+            let (status, body) = writer.post("/inbox/events", &event).await?;
+            if status != 200 {
+                bail!("an event answered {status}: {}", String::from_utf8_lossy(&body));
+            }
+        }
+        anyhow::Ok(())
+    });
+    let done = work.await;
+    stop.store(true, Ordering::Relaxed);
+    let during = queries.await??;
+    writes.await??;
+    Ok((done, during))
 }
 
 /// The parts of loading a workspace, each measured alone (a cold start overlaps the first two).

@@ -88,6 +88,8 @@ pub async fn create_segment(app: &App, workspace: &Workspace, body: &Value) -> R
     };
     let record = SegmentRecord { id: Id::generate(), definition: definition.to_json(), created_at: Timestamp::now() };
     app.store.insert_segment(workspace.id, &record).await?;
+    // The engine changes under the write lock, as with every write (see `service::snapshot`).
+    let _write = workspace.writer.lock().await;
     workspace.catalog.write().segments.push((record.clone(), definition.clone()));
     workspace.refresh_segments();
     Ok(segment_json(&record, &definition, live_count(workspace, record.id)))
@@ -102,6 +104,7 @@ pub async fn delete_segment(app: &App, workspace: &Workspace, id: Id) -> Result<
     if !app.store.delete_segment(workspace.id, id).await? {
         return Err(Error::NotFound(format!("no segment {id}")));
     }
+    let _write = workspace.writer.lock().await;
     workspace.catalog.write().segments.retain(|(record, _)| record.id != id);
     workspace.refresh_segments();
     Ok(json!({"deleted": id}))

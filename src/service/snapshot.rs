@@ -220,6 +220,10 @@ impl Snapshots {
             let started = Instant::now();
             let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&partial)?;
             let (bytes, users, locked) = {
+                // Writes wait for the workspace's write lock meanwhile, not for the engine's: one
+                // waiting for the engine's lock would queue every query behind it (the lock is fair),
+                // and queries would stall for as long as the engine takes to serialize.
+                let _writes_wait = serialized.writer.blocking_lock();
                 let engine = serialized.engine.read();
                 let locked = Instant::now();
                 let users = engine.len();

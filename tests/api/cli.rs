@@ -270,6 +270,7 @@ async fn bench_prints_every_query_shape_and_measure() {
     for measure in [
         "cold start (open store",
         "cold start from the engine snapshot",
+        "longest query while the snapshot is written",
         "CSV export, ",
         "peak RSS growth during the export",
         "ingest, 40 batches of 1000 events over HTTP, 1 connection",
