@@ -27,12 +27,25 @@ pub use sqlite::SqliteStore;
 /// The version of a user row: 1 when created, one more at every write. 0 stands for "no row".
 pub type Version = i64;
 
-/// A commit was refused because these users changed (or appeared, or went) since they were read.
-/// Nothing of the commit was applied; read them again and recompute.
+/// A commit was refused because these users changed (or appeared, or went) since they were read,
+/// or because another commit applied one of its event ids first (`users` then empty: the change
+/// feed tells what that commit did). Nothing of the commit was applied; catch up and recompute.
 #[derive(Clone, Debug, thiserror::Error)]
-#[error("{} user(s) changed since they were read", users.len())]
+#[error("another write got there first ({} user(s) changed since they were read)", users.len())]
 pub struct Conflict {
     pub users: Vec<Id>,
+}
+
+/// The conflict of a commit one of whose event ids another commit (another node, another process
+/// on the same file) remembered first, after this one checked them: applying it too would apply
+/// the event twice.
+fn event_applied_elsewhere() -> anyhow::Error {
+    Conflict { users: Vec::new() }.into()
+}
+
+/// How many different event ids there are.
+fn distinct(event_ids: &[String]) -> u64 {
+    event_ids.iter().collect::<std::collections::HashSet<_>>().len() as u64
 }
 
 /// Whether an error is a `Conflict`.

@@ -18,8 +18,8 @@ use tokio_postgres::{AsyncMessage, NoTls, Row};
 
 use super::codec::{decode, encode, id_from_bytes, new_origin, Documents};
 use super::{
-    Agent, Attempt, Bot, Change, ChangeKind, Commit, Conflict, Delivery, DeliveryStatus, SegmentRecord, Store,
-    StoreResult, Subscription, Token, Version,
+    distinct, event_applied_elsewhere, Agent, Attempt, Bot, Change, ChangeKind, Commit, Conflict, Delivery,
+    DeliveryStatus, SegmentRecord, Store, StoreResult, Subscription, Token, Version,
 };
 use crate::domain::{Id, Platform, Role, Timestamp, WorkspaceId};
 use crate::model::User;
@@ -597,12 +597,17 @@ impl Store for PostgresStore {
                 .map_err(conflict)?;
         }
         if !commit.event_ids.is_empty() {
-            tx.execute(
-                "INSERT INTO event_ids (workspace_id, event_id) SELECT $1, e FROM unnest($2::text[]) AS e ON CONFLICT DO NOTHING",
-                &[&workspace, &commit.event_ids],
-            )
-            .await
-            .map_err(conflict)?;
+            let remembered = tx
+                .execute(
+                    "INSERT INTO event_ids (workspace_id, event_id) SELECT DISTINCT $1::int8, e FROM unnest($2::text[]) AS e
+                     ON CONFLICT DO NOTHING",
+                    &[&workspace, &commit.event_ids],
+                )
+                .await
+                .map_err(conflict)?;
+            if remembered != distinct(&commit.event_ids) {
+                return Err(event_applied_elsewhere());
+            }
         }
         if !commit.deliveries.is_empty() {
             let column =

@@ -12,8 +12,8 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use super::checkpoint::{Checkpointer, WAL_BOUND_PAGES};
 use super::codec::{decode, encode, id_from_bytes, new_origin, Documents};
 use super::{
-    Agent, Attempt, Bot, Change, ChangeKind, Commit, Conflict, Delivery, DeliveryStatus, SegmentRecord, Store,
-    StoreResult, Subscription, Token, Version,
+    distinct, event_applied_elsewhere, Agent, Attempt, Bot, Change, ChangeKind, Commit, Conflict, Delivery,
+    DeliveryStatus, SegmentRecord, Store, StoreResult, Subscription, Token, Version,
 };
 use crate::domain::{Id, Platform, Role, Timestamp, WorkspaceId};
 use crate::model::User;
@@ -606,8 +606,12 @@ impl Store for SqliteStore {
                 }
                 let mut remember =
                     tx.prepare_cached("INSERT OR IGNORE INTO event_ids (workspace_id, event_id) VALUES (?1, ?2)")?;
+                let mut remembered = 0;
                 for event_id in &event_ids {
-                    remember.execute(params![workspace, event_id])?;
+                    remembered += remember.execute(params![workspace, event_id])? as u64;
+                }
+                if remembered != distinct(&event_ids) {
+                    return Err(event_applied_elsewhere());
                 }
                 let mut outbox = tx.prepare_cached(
                     "INSERT INTO webhook_deliveries (workspace_id, id, subscription_id, user_id, event, event_id, body,

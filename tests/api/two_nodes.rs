@@ -160,6 +160,42 @@ async fn concurrent_writes_to_one_user_from_both_nodes_lose_nothing() {
 }
 
 #[tokio::test]
+async fn one_event_sent_to_both_nodes_at_once_is_applied_once() {
+    let Some((a, b)) = two_nodes().await else { return };
+    let web = a.bot("web", "WEBSITE").await;
+    let known = || async { b.get("/inbox/bots", &b.admin).await.1.to_string().contains(&web) };
+    visible_within(Duration::from_secs(5), known).await.expect("the bot known on B");
+    const ROUNDS: usize = 20;
+    for round in 0..ROUNDS {
+        // A channel that retries a delivery on another node: the same event, a visitor new to both.
+        let event = json!([{"type": "message", "by": "user", "text": "hello", "eventId": format!("e-{round}"),
+                            "visitor": {"platform": "WEBSITE", "botId": web, "externalId": format!("v-{round}")}}]);
+        let (on_a, on_b) = futures_util::future::join(
+            a.post("/inbox/events", &a.admin, event.clone()),
+            b.post("/inbox/events", &b.admin, event.clone()),
+        )
+        .await;
+        for (status, answer) in [&on_a, &on_b] {
+            assert_eq!(*status, 200, "{answer}");
+        }
+        let counts = |field: &str| on_a.1["data"][field].as_u64().unwrap() + on_b.1["data"][field].as_u64().unwrap();
+        assert_eq!((counts("applied"), counts("duplicates")), (1, 1), "round {round}: {} / {}", on_a.1, on_b.1);
+        assert_eq!(on_a.1["data"]["users"], on_b.1["data"]["users"], "round {round}: both name the one user");
+    }
+    for node in [&a, &b] {
+        let all = || async { node.query(json!({})).await["meta"]["total"] == json!(ROUNDS) };
+        visible_within(Duration::from_secs(5), all).await.expect("one user per visitor on both nodes");
+        let unread = node.query(json!({"limit": 100})).await["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|user| user["unreadMessages"].clone())
+            .collect::<Vec<_>>();
+        assert_eq!(unread, vec![json!(1); ROUNDS], "each message counted once");
+    }
+}
+
+#[tokio::test]
 async fn a_node_catches_up_after_a_restart_and_after_losing_its_connections() {
     let Some((a, b)) = two_nodes().await else { return };
     let first = a.import_one(json!({"uuid": "before"})).await;
