@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use super::{commit, expected, load_versioned, now, retrying, Ahead, App, Loaded, Workspace};
 use crate::domain::{whatsapp_key, Id, Platform, Sender, Timestamp};
@@ -141,9 +142,32 @@ fn visitor_key(platform: Platform, external_id: &str) -> (Platform, String) {
     }
 }
 
+/// The id of the user that a new visitor identity creates: derived from the identity, so that two
+/// nodes creating the same new visitor at the same moment create one user (the second commit is
+/// refused as a conflict, and recomputed once its node has caught up). An id taken by a user that
+/// no longer holds the identity gives way to a fresh one.
+fn visitor_user_id(workspace: &Workspace, platform: Platform, external_id: &str) -> Id {
+    let (platform, key) = visitor_key(platform, external_id);
+    let digest = Sha256::new()
+        .chain_update(b"inboxd visitor\0")
+        .chain_update(workspace.id.to_be_bytes())
+        .chain_update(platform.as_str())
+        .chain_update([0])
+        .chain_update(key)
+        .finalize();
+    let mut bytes = [0u8; 12];
+    bytes.copy_from_slice(&digest[..12]);
+    let id = Id::from_bytes(bytes);
+    if workspace.engine.read().contains(id) {
+        Id::generate()
+    } else {
+        id
+    }
+}
+
 /// A user created by the first message event that names a visitor identity.
-fn new_visitor(platform: Platform, bot: Id, external_id: &str, at: Timestamp) -> User {
-    let mut user = User::new(Id::generate(), at);
+fn new_visitor(id: Id, platform: Platform, bot: Id, external_id: &str, at: Timestamp) -> User {
+    let mut user = User::new(id, at);
     user.bots[platform.index()] = Some(bot);
     let profile = &mut user.profile;
     match platform {
@@ -295,7 +319,8 @@ async fn ingest_once(
                     duplicates += 1;
                     continue;
                 }
-                let user = new_visitor(*platform, *bot, external_id, event.at);
+                let id = visitor_user_id(workspace, *platform, external_id);
+                let user = new_visitor(id, *platform, *bot, external_id, event.at);
                 let id = user.id;
                 created_visitors.insert(visitor_key(*platform, external_id), id);
                 users.insert(id, user);
