@@ -321,7 +321,6 @@ async fn ingest_once(
                 }
                 let id = visitor_user_id(workspace, *platform, external_id);
                 let user = new_visitor(id, *platform, *bot, external_id, event.at);
-                let id = user.id;
                 created_visitors.insert(visitor_key(*platform, external_id), id);
                 users.insert(id, user);
                 triggers.push(Trigger::NewLead(id));
