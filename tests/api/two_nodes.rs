@@ -159,51 +159,62 @@ async fn concurrent_writes_to_one_user_from_both_nodes_lose_nothing() {
     }
 }
 
+/// A bot created on A, once B knows it too.
+async fn bot_on_both(a: &TestApp, b: &TestApp, name: &str, platform: &str) -> String {
+    let bot = a.bot(name, platform).await;
+    let known = || async { b.get("/inbox/bots", &b.admin).await.1.to_string().contains(&bot) };
+    visible_within(Duration::from_secs(5), known).await.expect("the bot known on B");
+    bot
+}
+
+/// Posts the two batches of events at the same moment, one to each node; the `data` of each answer.
+async fn events_on_both(a: &TestApp, b: &TestApp, to_a: Value, to_b: Value) -> (Value, Value) {
+    let (on_a, on_b) =
+        futures_util::future::join(a.post("/inbox/events", &a.admin, to_a), b.post("/inbox/events", &b.admin, to_b))
+            .await;
+    for (status, answer) in [&on_a, &on_b] {
+        assert_eq!(*status, 200, "{answer}");
+    }
+    (on_a.1["data"].clone(), on_b.1["data"].clone())
+}
+
+/// Waits until both nodes hold exactly `users` users, each with `unread` unread messages.
+async fn settled_on_both(a: &TestApp, b: &TestApp, users: usize, unread: u32) {
+    for node in [a, b] {
+        let settled = || async {
+            let page = node.query(json!({"limit": 100})).await;
+            page["meta"]["total"] == json!(users)
+                && page["data"].as_array().unwrap().iter().all(|user| user["unreadMessages"] == json!(unread))
+        };
+        let settled = visible_within(Duration::from_secs(5), settled).await;
+        assert!(settled.is_some(), "{users} users with {unread} unread each: {}", node.query(json!({})).await);
+    }
+}
+
 #[tokio::test]
 async fn one_event_sent_to_both_nodes_at_once_is_applied_once() {
     let Some((a, b)) = two_nodes().await else { return };
-    let web = a.bot("web", "WEBSITE").await;
-    let known = || async { b.get("/inbox/bots", &b.admin).await.1.to_string().contains(&web) };
-    visible_within(Duration::from_secs(5), known).await.expect("the bot known on B");
+    let web = bot_on_both(&a, &b, "web", "WEBSITE").await;
     const ROUNDS: usize = 20;
     for round in 0..ROUNDS {
         // A channel that retries a delivery on another node: the same event, a visitor new to both.
         let event = json!([{"type": "message", "by": "user", "text": "hello", "eventId": format!("e-{round}"),
                             "visitor": {"platform": "WEBSITE", "botId": web, "externalId": format!("v-{round}")}}]);
-        let (on_a, on_b) = futures_util::future::join(
-            a.post("/inbox/events", &a.admin, event.clone()),
-            b.post("/inbox/events", &b.admin, event.clone()),
-        )
-        .await;
-        for (status, answer) in [&on_a, &on_b] {
-            assert_eq!(*status, 200, "{answer}");
-        }
-        let counts = |field: &str| on_a.1["data"][field].as_u64().unwrap() + on_b.1["data"][field].as_u64().unwrap();
-        assert_eq!((counts("applied"), counts("duplicates")), (1, 1), "round {round}: {} / {}", on_a.1, on_b.1);
+        let (on_a, on_b) = events_on_both(&a, &b, event.clone(), event).await;
+        let counts = |field: &str| on_a[field].as_u64().unwrap() + on_b[field].as_u64().unwrap();
+        assert_eq!((counts("applied"), counts("duplicates")), (1, 1), "round {round}: {on_a} / {on_b}");
         // The duplicate names the user, or null when its node did not know the visitor yet.
-        let (applied, duplicate) = if on_a.1["data"]["applied"] == json!(1) { (&on_a, &on_b) } else { (&on_b, &on_a) };
-        let named = &duplicate.1["data"]["users"][0];
-        assert!(named.is_null() || *named == applied.1["data"]["users"][0], "round {round}: {} / {}", on_a.1, on_b.1);
+        let (applied, duplicate) = if on_a["applied"] == json!(1) { (&on_a, &on_b) } else { (&on_b, &on_a) };
+        let named = &duplicate["users"][0];
+        assert!(named.is_null() || *named == applied["users"][0], "round {round}: {on_a} / {on_b}");
     }
-    for node in [&a, &b] {
-        let all = || async { node.query(json!({})).await["meta"]["total"] == json!(ROUNDS) };
-        visible_within(Duration::from_secs(5), all).await.expect("one user per visitor on both nodes");
-        let unread = node.query(json!({"limit": 100})).await["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|user| user["unreadMessages"].clone())
-            .collect::<Vec<_>>();
-        assert_eq!(unread, vec![json!(1); ROUNDS], "each message counted once");
-    }
+    settled_on_both(&a, &b, ROUNDS, 1).await;
 }
 
 #[tokio::test]
 async fn two_messages_of_a_new_visitor_on_both_nodes_at_once_make_one_user() {
     let Some((a, b)) = two_nodes().await else { return };
-    let wa = a.bot("wa", "WHATSAPP").await;
-    let known = || async { b.get("/inbox/bots", &b.admin).await.1.to_string().contains(&wa) };
-    visible_within(Duration::from_secs(5), known).await.expect("the bot known on B");
+    let wa = bot_on_both(&a, &b, "wa", "WHATSAPP").await;
     const ROUNDS: usize = 20;
     for round in 0..ROUNDS {
         // A picture and its caption: two events of one new visitor, delivered to two nodes.
@@ -212,26 +223,11 @@ async fn two_messages_of_a_new_visitor_on_both_nodes_at_once_make_one_user() {
             json!([{"type": "message", "by": "user", "text": text,
                     "visitor": {"platform": "WHATSAPP", "botId": wa, "externalId": number}}])
         };
-        let (on_a, on_b) = futures_util::future::join(
-            a.post("/inbox/events", &a.admin, message("picture")),
-            b.post("/inbox/events", &b.admin, message("caption")),
-        )
-        .await;
-        for (status, answer) in [&on_a, &on_b] {
-            assert_eq!(*status, 200, "{answer}");
-            assert_eq!(answer["data"]["applied"], json!(1), "{answer}");
-        }
-        assert_eq!(on_a.1["data"]["users"], on_b.1["data"]["users"], "round {round}: both name the one user");
+        let (on_a, on_b) = events_on_both(&a, &b, message("picture"), message("caption")).await;
+        assert_eq!((&on_a["applied"], &on_b["applied"]), (&json!(1), &json!(1)), "round {round}");
+        assert_eq!(on_a["users"], on_b["users"], "round {round}: both name the one user");
     }
-    for node in [&a, &b] {
-        let settled = || async {
-            let page = node.query(json!({"limit": 100})).await;
-            page["meta"]["total"] == json!(ROUNDS)
-                && page["data"].as_array().unwrap().iter().all(|user| user["unreadMessages"] == json!(2))
-        };
-        let settled = visible_within(Duration::from_secs(5), settled).await;
-        assert!(settled.is_some(), "one user per visitor with both messages: {}", node.query(json!({})).await);
-    }
+    settled_on_both(&a, &b, ROUNDS, 2).await;
 }
 
 #[tokio::test]
