@@ -350,7 +350,10 @@ async fn ingest_once(
         }
     }
     let deliveries = workspace.deliveries(&triggers, |id| users.get(&id));
-    let upsert: Vec<User> = touched.iter().filter_map(|id| users.remove(id)).collect();
+    let mut upsert: Vec<User> = touched.iter().filter_map(|id| users.remove(id)).collect();
+    // In id order, which is mostly the engine's slot order: neighbouring updates meet the same
+    // bitmap containers. (Events change no attribute keys, whose spelling goes by first seen.)
+    upsert.sort_unstable_by_key(|user| user.id);
     let expected = expected(&versions, &upsert);
     commit(app, workspace, Commit { upsert, event_ids: applied_ids, deliveries, expected, ..Commit::default() })
         .await?;
