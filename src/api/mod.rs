@@ -7,6 +7,7 @@ mod extract;
 mod integrations;
 pub mod layers;
 mod limiter;
+mod me;
 pub mod openapi;
 mod ui;
 mod users;
@@ -46,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(users::router())
         .merge(events::router())
         .merge(catalog::router())
+        .merge(me::router())
         .merge(integrations::router())
         .merge(webhooks::router())
         .merge(ui::router())

@@ -46,6 +46,7 @@ pub const PUBLIC_PATHS: [&str; 3] = ["/health", "/metrics", "/openapi.json"];
         super::webhooks::fetch,
         super::webhooks::deliveries,
         super::webhooks::redeliver,
+        super::me::me,
     ),
     modifiers(&Errors),
     tags(
@@ -192,6 +193,7 @@ envelope!(EventsEnvelope, EventsResult);
 envelope!(StatusUpdateEnvelope, StatusUpdateResult);
 envelope!(DeletedEnvelope, Deleted);
 envelope!(BotEnvelope, Bot);
+envelope!(MeEnvelope, Me);
 envelope!(BotListEnvelope, Vec<Bot>, ListMeta);
 envelope!(AgentEnvelope, Agent);
 envelope!(AgentListEnvelope, Vec<Agent>, ListMeta);
@@ -769,6 +771,14 @@ pub struct StatusUpdateResult {
 #[allow(dead_code)]
 pub struct Deleted {
     deleted: String,
+}
+
+/// What `GET /inbox/me` says of the token.
+#[derive(ToSchema, serde::Serialize, serde::Deserialize)]
+#[allow(dead_code)]
+pub struct Me {
+    /// "admin" or "agent".
+    role: String,
 }
 
 #[derive(ToSchema, serde::Serialize, serde::Deserialize)]

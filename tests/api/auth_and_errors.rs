@@ -139,6 +139,19 @@ async fn agents_are_403_on_admin_endpoints() {
 }
 
 #[tokio::test]
+async fn a_token_learns_its_own_role() {
+    let app = spawn_app().await;
+    for (token, role) in [(&app.admin, "admin"), (&app.agent, "agent")] {
+        let (status, answer) = app.get("/inbox/me", token).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_success(&answer);
+        assert_eq!(answer["data"], json!({"role": role}));
+    }
+    let (status, answer) = app.get("/inbox/me", "not-a-token").await;
+    assert_problem(status, &answer, 401, &[]);
+}
+
+#[tokio::test]
 async fn an_id_of_another_workspace_is_answered_exactly_like_an_unknown_id() {
     let app = spawn_app().await;
     let (_, answer) = app.post("/inbox/users/import", &app.other, json!([{"uuid": "theirs"}])).await;

@@ -76,20 +76,10 @@ export const api = {
     return response.blob();
   },
 
-  /**
-   * 'admin' or 'agent'. No endpoint names the role, so ask for something cheap that only admins may
-   * read: the list of webhook subscriptions. Anything but a 403 there is taken as admin, and any
-   * action an agent may not take still answers 403, which the page explains.
-   */
+  /** 'admin' or 'agent': what the token may do (GET /inbox/me). */
   async role() {
-    try {
-      await call('POST', '/integrations/custom-app/fetch-subscribed-webhooks', {});
-      return 'admin';
-    } catch (e) {
-      if (e.status === 403) return 'agent';
-      if (e.status === 401) throw e;
-      return 'admin';
-    }
+    const me = await call('GET', '/inbox/me');
+    return me.data.role;
   },
 };
 
