@@ -7,12 +7,6 @@ use inboxd::domain::Role;
 use inboxd::server::{open_store, start, Settings};
 use inboxd::webhooks::DestinationPolicy;
 
-/// An event batch allocates and frees thousands of small document parts next to large buffers,
-/// on which glibc's malloc kept consolidating its free lists (about 15% of an event's CPU at 1M
-/// users); mimalloc serves the same with less (see BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn parse_destinations(text: &str) -> Result<DestinationPolicy, String> {
     DestinationPolicy::parse(text).ok_or_else(|| format!("{text:?} is not a destination policy; allowed: any, public"))
 }
