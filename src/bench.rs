@@ -316,6 +316,12 @@ async fn snapshot_start(
     })
 }
 
+/// Every user of the workspace, oldest first.
+fn user_ids(workspace: &Workspace) -> Vec<Id> {
+    let sort = crate::query::Sort { by: crate::query::SortKey::CreatedAt, order: crate::query::Order::Asc };
+    workspace.engine.read().all_sorted(&crate::query::Filter::All, sort, workspace.clock())
+}
+
 /// What one client querying saw while `work` ran and another client kept writing.
 struct QueriesDuring {
     longest: Duration,
@@ -329,12 +335,7 @@ async fn queries_while<T>(
     workspace: &Workspace,
     work: impl std::future::Future<Output = T>,
 ) -> anyhow::Result<(T, QueriesDuring)> {
-    let user = {
-        let engine = workspace.engine.read();
-        let sort = crate::query::Sort { by: crate::query::SortKey::CreatedAt, order: crate::query::Order::Asc };
-        engine.all_sorted(&crate::query::Filter::All, sort, workspace.clock()).first().copied()
-    };
-    let user = user.context("the workspace has no user to write to")?;
+    let user = *user_ids(workspace).first().context("the workspace has no user to write to")?;
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (mut querier, mut writer) = (Client::connect(server, secret).await?, Client::connect(server, secret).await?);
     let stopped = stop.clone();
@@ -576,11 +577,7 @@ async fn export(client: &mut Client, workspace: &Workspace) -> anyhow::Result<St
 /// Events per second through `POST /inbox/events`, 1,000 per batch, each batch one durable commit:
 /// from one client, then from `INGEST_CONNECTIONS` clients at once (fresh batches each time).
 async fn ingest(server: &RunningServer, secret: &str, workspace: &Workspace) -> anyhow::Result<String> {
-    let ids: Vec<Id> = {
-        let engine = workspace.engine.read();
-        let sort = crate::query::Sort { by: crate::query::SortKey::CreatedAt, order: crate::query::Order::Asc };
-        engine.all_sorted(&crate::query::Filter::All, sort, workspace.clock())
-    };
+    let ids = user_ids(workspace);
     if ids.is_empty() {
         return Ok(String::new());
     }

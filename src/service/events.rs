@@ -142,12 +142,11 @@ fn visitor_key(platform: Platform, external_id: &str) -> (Platform, String) {
     }
 }
 
-/// The id of the user that a new visitor identity creates: derived from the identity, so that two
-/// nodes creating the same new visitor at the same moment create one user (the second commit is
-/// refused as a conflict, and recomputed once its node has caught up). An id taken by a user that
-/// no longer holds the identity gives way to a fresh one.
-fn visitor_user_id(workspace: &Workspace, platform: Platform, external_id: &str) -> Id {
-    let (platform, key) = visitor_key(platform, external_id);
+/// The id of the user that a new visitor identity (its `visitor_key`) creates: derived from it, so
+/// that two nodes creating the same new visitor at the same moment create one user (the second
+/// commit is refused as a conflict, and recomputed once its node has caught up). An id taken by a
+/// user that no longer holds the identity gives way to a fresh one.
+fn visitor_user_id(workspace: &Workspace, (platform, key): &(Platform, String)) -> Id {
     let digest = Sha256::new()
         .chain_update(b"inboxd visitor\0")
         .chain_update(workspace.id.to_be_bytes())
@@ -319,9 +318,10 @@ async fn ingest_once(
                     duplicates += 1;
                     continue;
                 }
-                let id = visitor_user_id(workspace, *platform, external_id);
+                let key = visitor_key(*platform, external_id);
+                let id = visitor_user_id(workspace, &key);
                 let user = new_visitor(id, *platform, *bot, external_id, event.at);
-                created_visitors.insert(visitor_key(*platform, external_id), id);
+                created_visitors.insert(key, id);
                 users.insert(id, user);
                 triggers.push(Trigger::NewLead(id));
                 id
