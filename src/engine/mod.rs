@@ -206,15 +206,7 @@ impl Engine {
         let slot = match self.slots.get(&user.id) {
             Some(slot) => {
                 let slot = *slot;
-                let old = &self.rows[slot as usize];
-                self.index.update(slot, old, &row);
-                for (order, by) in self.orders.iter_mut().zip(SORT_KEYS) {
-                    let sort = Sort { by, order: Order::Asc };
-                    if compare_key(old, &row, sort) != std::cmp::Ordering::Equal {
-                        order.get_mut().touch(slot);
-                    }
-                }
-                self.rows[slot as usize] = row;
+                self.replace_row(slot, row);
                 slot
             }
             None => {
@@ -248,6 +240,38 @@ impl Engine {
             self.identities.remove_hashed(user.id, old);
             self.identities.add_hashed(user.id, &keys);
             self.keys_of[slot as usize] = keys;
+        }
+    }
+
+    /// Updates a user of whom only the activity (what events change: times, presence, orders, last
+    /// message, unread, live chat) changed since its last `upsert`: its texts, identities and
+    /// attributes are not looked at again. A user the engine does not hold is upserted whole.
+    pub fn upsert_activity(&mut self, user: &User) {
+        let Some(&slot) = self.slots.get(&user.id) else { return self.upsert(user) };
+        // Tags, attributes and name stay: the bitmaps and orders are moved by the other fields alone.
+        let row = &mut self.rows[slot as usize];
+        let before = row.scalars();
+        row.set_activity(user);
+        let after = row.scalars();
+        self.reindex(slot, &before, &after);
+    }
+
+    /// Puts a changed row in place of the one at `slot`.
+    fn replace_row(&mut self, slot: u32, row: Row) {
+        let old = std::mem::replace(&mut self.rows[slot as usize], Row::vacant());
+        self.reindex(slot, &old, &row);
+        self.rows[slot as usize] = row;
+    }
+
+    /// Moves a slot from the bitmaps of `old`'s values to those of `new`'s where they differ, and
+    /// out of the orders whose key changed.
+    fn reindex(&mut self, slot: u32, old: &Row, new: &Row) {
+        self.index.update(slot, old, new);
+        for (order, by) in self.orders.iter_mut().zip(SORT_KEYS) {
+            let sort = Sort { by, order: Order::Asc };
+            if compare_key(old, new, sort) != std::cmp::Ordering::Equal {
+                order.get_mut().touch(slot);
+            }
         }
     }
 

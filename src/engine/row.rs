@@ -122,34 +122,14 @@ impl Texts {
 impl Row {
     pub fn from_user(user: &User, names: &mut Names) -> Row {
         let profile = &user.profile;
-        let mut flags = 0;
-        for (set, flag) in [
-            (user.is_contact, CONTACT),
-            (user.user_interacted, INTERACTED),
-            (user.is_live_chat_active, LIVE_CHAT),
-            (user.is_subscriber, SUBSCRIBER),
-            (user.presence.is_some_and(|p| p.online), ONLINE),
-        ] {
-            if set {
-                flags |= flag;
-            }
-        }
-        let bots = user.bots.map(|bot| names.people.number(bot));
-        Row {
+        let mut row = Row {
             id: user.id,
             alive: true,
-            flags,
+            flags: if user.is_contact { CONTACT } else { 0 } | if user.is_subscriber { SUBSCRIBER } else { 0 },
             status: names.statuses.intern(user.status.as_str()),
-            last_message_by: user.last_message.as_ref().map(|m| m.by),
             created_at: user.created_at.0,
-            updated_at: user.updated_at.0,
-            last_seen_at: packed(user.last_seen_at.map(|t| t.0)),
-            last_message_at: packed(user.last_message.as_ref().map(|m| m.at.0)),
-            last_order_at: packed(user.orders.last_at.map(|t| t.0)),
-            presence_at: packed(user.presence.map(|p| p.at.0)),
-            bots,
+            bots: user.bots.map(|bot| names.people.number(bot)),
             agent: names.people.number(user.agent),
-            order_count: user.orders.count,
             tags: profile.tags.iter().map(|t| names.tags.intern(&lower(t))).collect(),
             attributes: profile
                 .attributes
@@ -157,7 +137,37 @@ impl Row {
                 .map(|a| (names.keys.intern(&lower(&a.key)), names.values.intern(&value_text(&a.value))))
                 .collect(),
             name_key: user.display_name().map(|n| fold(n).into()),
+            ..Row::vacant()
+        };
+        row.set_activity(user);
+        row
+    }
+
+    /// The row without its tags, attributes and name: enough to move a user between the bitmaps
+    /// and orders of the other fields, without a copy of those.
+    pub fn scalars(&self) -> Row {
+        Row { tags: Box::new([]), attributes: Box::new([]), name_key: None, ..*self }
+    }
+
+    /// The fields that events change: times, presence, orders, last message and their flags.
+    pub fn set_activity(&mut self, user: &User) {
+        self.flags &= !(INTERACTED | LIVE_CHAT | ONLINE);
+        for (set, flag) in [
+            (user.user_interacted, INTERACTED),
+            (user.is_live_chat_active, LIVE_CHAT),
+            (user.presence.is_some_and(|p| p.online), ONLINE),
+        ] {
+            if set {
+                self.flags |= flag;
+            }
         }
+        self.last_message_by = user.last_message.as_ref().map(|m| m.by);
+        self.updated_at = user.updated_at.0;
+        self.last_seen_at = packed(user.last_seen_at.map(|t| t.0));
+        self.last_message_at = packed(user.last_message.as_ref().map(|m| m.at.0));
+        self.last_order_at = packed(user.orders.last_at.map(|t| t.0));
+        self.presence_at = packed(user.presence.map(|p| p.at.0));
+        self.order_count = user.orders.count;
     }
 
     /// What a removed user's slot holds until a new user takes it.

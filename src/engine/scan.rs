@@ -44,12 +44,22 @@ impl ScanEngine {
     /// Adds or replaces a user from its committed document.
     pub fn upsert(&mut self, user: &User) {
         self.forget_attributes(user.id);
-        let row = Row::from_user(user, &mut self.names);
-        let texts = Texts::of(user);
         for attribute in &user.profile.attributes {
             let entry = self.attribute_keys.entry(attribute.key.to_lowercase()).or_insert((attribute.key.clone(), 0));
             entry.1 += 1;
         }
+        self.replace(user);
+    }
+
+    /// Replaces a user of whom only the activity changed: its attribute keys, and so the spelling
+    /// of their export columns, stay as they were.
+    pub fn upsert_activity(&mut self, user: &User) {
+        self.replace(user);
+    }
+
+    fn replace(&mut self, user: &User) {
+        let row = Row::from_user(user, &mut self.names);
+        let texts = Texts::of(user);
         match self.slots.get(&user.id) {
             Some(slot) => {
                 self.rows[*slot as usize] = row;

@@ -76,25 +76,14 @@ fn pick<T: Copy>(rng: &mut StdRng, from: &[T]) -> T {
 fn random_user(rng: &mut StdRng, n: usize) -> User {
     let created = time(rng);
     let mut user = User::new(user_id(n), Timestamp(created));
-    user.updated_at = Timestamp(created.max(time(rng)));
-    user.last_seen_at = maybe(rng, |r| Timestamp(time(r)));
+    random_activity(rng, &mut user);
     user.is_contact = rng.gen();
-    user.is_live_chat_active = rng.gen();
-    user.user_interacted = rng.gen();
     user.is_subscriber = rng.gen();
     user.status = Status::parse(pick(rng, &STATUSES)).unwrap_or_else(Status::open);
     for platform in Platform::ALL {
         user.bots[platform.index()] = maybe(rng, |r| bot(r.gen_range(0..3)));
     }
     user.agent = maybe(rng, |r| agent(r.gen_range(0..3)));
-    let count = rng.gen_range(0..3);
-    user.orders = Orders { count, last_at: (count > 0 || rng.gen_bool(0.1)).then(|| Timestamp(time(rng))) };
-    user.last_message = maybe(rng, |r| Message {
-        text: "hi".into(),
-        at: Timestamp(time(r)),
-        by: pick(r, &[Sender::User, Sender::Bot, Sender::Agent]),
-    });
-    user.presence = maybe(rng, |r| Presence { online: r.gen(), at: Timestamp(NOW - r.gen_range(-10_000..400_000)) });
     let profile = &mut user.profile;
     profile.name = maybe(rng, |r| pick(r, &NAMES).to_string());
     profile.user_provided_name = maybe(rng, |r| pick(r, &NAMES).to_string());
@@ -124,6 +113,58 @@ fn random_user(rng: &mut StdRng, n: usize) -> User {
         profile.attributes.push(Attribute { key, value });
     }
     user
+}
+
+/// New values for what events change: times, flags, orders, last message, presence, unread.
+fn random_activity(rng: &mut StdRng, user: &mut User) {
+    user.updated_at = Timestamp(user.created_at.0.max(time(rng)));
+    user.last_seen_at = maybe(rng, |r| Timestamp(time(r)));
+    user.is_live_chat_active = rng.gen();
+    user.user_interacted = rng.gen();
+    let count = rng.gen_range(0..3);
+    user.orders = Orders { count, last_at: (count > 0 || rng.gen_bool(0.1)).then(|| Timestamp(time(rng))) };
+    user.last_message = maybe(rng, |r| Message {
+        text: "hi".into(),
+        at: Timestamp(time(r)),
+        by: pick(r, &[Sender::User, Sender::Bot, Sender::Agent]),
+    });
+    user.presence = maybe(rng, |r| Presence { online: r.gen(), at: Timestamp(NOW - r.gen_range(-10_000..400_000)) });
+    user.unread = rng.gen_range(0..3);
+}
+
+/// One random write to both engines: a removal, a user's activity changed as events change it
+/// (`upsert_activity`), or a whole new document. `stored` follows, as the store would hold them.
+fn random_write(
+    rng: &mut StdRng,
+    engine: &mut Engine,
+    scan: &mut ScanEngine,
+    stored: &mut std::collections::BTreeMap<usize, User>,
+    pool: usize,
+) {
+    let who = rng.gen_range(0..pool);
+    let roll = rng.gen_range(0..10);
+    if roll < 2 {
+        engine.remove(user_id(who));
+        scan.remove(user_id(who));
+        stored.remove(&who);
+        return;
+    }
+    let user = match stored.get(&who) {
+        Some(known) if roll < 5 => {
+            let mut user = known.clone();
+            random_activity(rng, &mut user);
+            engine.upsert_activity(&user);
+            scan.upsert_activity(&user);
+            user
+        }
+        _ => {
+            let user = random_user(rng, who);
+            engine.upsert(&user);
+            scan.upsert(&user);
+            user
+        }
+    };
+    stored.insert(who, user);
 }
 
 fn range(rng: &mut StdRng) -> Range {
@@ -251,17 +292,7 @@ fn check(seed: u64) {
     // The documents as the store holds them, for building an engine in bulk.
     let mut stored: std::collections::BTreeMap<usize, User> = std::collections::BTreeMap::new();
     for step in 0..rng.gen_range(10..80) {
-        let who = rng.gen_range(0..pool);
-        if rng.gen_bool(0.2) {
-            index.remove(user_id(who));
-            scan.remove(user_id(who));
-            stored.remove(&who);
-        } else {
-            let user = random_user(&mut rng, who);
-            index.upsert(&user);
-            scan.upsert(&user);
-            stored.insert(who, user);
-        }
+        random_write(&mut rng, &mut index, &mut scan, &mut stored, pool);
         assert_eq!(index.len(), scan.len());
         assert_eq!(index.attribute_keys(), scan.attribute_keys());
         same_answers(&mut rng, &index, &scan, pool, &format!("seed {seed} step {step}"));
@@ -296,15 +327,7 @@ fn check(seed: u64) {
     }
     for step in 0..rng.gen_range(1..20) {
         same_answers(&mut rng, &bulk, &scan, pool, &format!("seed {seed} bulk step {step}"));
-        let who = rng.gen_range(0..pool);
-        if rng.gen_bool(0.2) {
-            bulk.remove(user_id(who));
-            scan.remove(user_id(who));
-        } else {
-            let user = random_user(&mut rng, who);
-            bulk.upsert(&user);
-            scan.upsert(&user);
-        }
+        random_write(&mut rng, &mut bulk, &mut scan, &mut stored, pool);
     }
     same_answers(&mut rng, &bulk, &scan, pool, &format!("seed {seed} bulk end"));
     same_identities(&bulk, &scan, &format!("seed {seed} bulk end"));
@@ -346,6 +369,7 @@ fn check_snapshot(seed: u64) {
     scan.set_segments(segments.clone());
     let first: Vec<User> = (0..rng.gen_range(0..pool)).map(|n| random_user(&mut rng, n)).collect();
     first.iter().for_each(|u| scan.upsert(u));
+    let mut stored: std::collections::BTreeMap<usize, User> = first.iter().cloned().enumerate().collect();
     let mut engine = if rng.gen_bool(0.5) {
         Engine::build(first)
     } else {
@@ -355,15 +379,7 @@ fn check_snapshot(seed: u64) {
     };
     engine.set_segments(segments);
     for _ in 0..rng.gen_range(0..40) {
-        let who = rng.gen_range(0..pool);
-        if rng.gen_bool(0.3) {
-            engine.remove(user_id(who));
-            scan.remove(user_id(who));
-        } else {
-            let user = random_user(&mut rng, who);
-            engine.upsert(&user);
-            scan.upsert(&user);
-        }
+        random_write(&mut rng, &mut engine, &mut scan, &mut stored, pool);
     }
     let mut loaded = reloaded(&engine);
     for step in 0..rng.gen_range(1..20) {
@@ -372,15 +388,7 @@ fn check_snapshot(seed: u64) {
         assert_eq!(loaded.attribute_keys(), scan.attribute_keys(), "{context}");
         same_identities(&loaded, &scan, &context);
         same_answers(&mut rng, &loaded, &scan, pool, &context);
-        let who = rng.gen_range(0..pool);
-        if rng.gen_bool(0.3) {
-            loaded.remove(user_id(who));
-            scan.remove(user_id(who));
-        } else {
-            let user = random_user(&mut rng, who);
-            loaded.upsert(&user);
-            scan.upsert(&user);
-        }
+        random_write(&mut rng, &mut loaded, &mut scan, &mut stored, pool);
     }
     same_answers(&mut rng, &loaded, &scan, pool, &format!("seed {seed} snapshot end"));
     same_identities(&loaded, &scan, &format!("seed {seed} snapshot end"));

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::{commit, expected, load_versioned, now, retrying, Ahead, App, Loaded, Workspace};
+use super::{commit_changing, expected, load_versioned, now, retrying, Ahead, App, Loaded, Workspace};
 use crate::domain::{whatsapp_key, Id, Platform, Sender, Timestamp};
 use crate::error::{Error, Result};
 use crate::fields::{
@@ -355,8 +355,12 @@ async fn ingest_once(
     // bitmap containers. (Events change no attribute keys, whose spelling goes by first seen.)
     upsert.sort_unstable_by_key(|user| user.id);
     let expected = expected(&versions, &upsert);
-    commit(app, workspace, Commit { upsert, event_ids: applied_ids, deliveries, expected, ..Commit::default() })
-        .await?;
+    let commit = Commit { upsert, event_ids: applied_ids, deliveries, expected, ..Commit::default() };
+    // Events change only the activity of the users they find (a visitor they create is new), so
+    // the engine keeps their texts, identities and attributes. On PostgreSQL, what another node
+    // changed in them meanwhile reaches the engine through the change feed, as it would have.
+    let created: HashSet<Id> = created_visitors.into_values().collect();
+    commit_changing(app, workspace, commit, |id| !created.contains(&id)).await?;
     Ok(json!({"applied": applied, "duplicates": duplicates, "users": concerned, "rejected": rejected}))
 }
 

@@ -102,6 +102,17 @@ impl App {
 /// On a `Conflict`, the engine is brought up to date first, then the error is answered, for
 /// `retrying` to compute the write again.
 pub async fn commit(app: &App, workspace: &Workspace, commit: Commit) -> Result<()> {
+    commit_changing(app, workspace, commit, |_| false).await
+}
+
+/// `commit`, where the upserted users for which `activity_only` holds changed only in their
+/// activity (what events change) since the engine last took them, which updates the engine faster.
+pub async fn commit_changing(
+    app: &App,
+    workspace: &Workspace,
+    commit: Commit,
+    activity_only: impl Fn(Id) -> bool,
+) -> Result<()> {
     if let Err(error) = app.store.commit(workspace.id, &commit).await {
         if let Some(conflict) = error.downcast_ref::<Conflict>() {
             tracing::debug!(workspace = workspace.id, users = conflict.users.len(), "write conflict; catching up");
@@ -116,7 +127,11 @@ pub async fn commit(app: &App, workspace: &Workspace, commit: Commit) -> Result<
     }
     let mut engine = workspace.engine.write();
     for user in &commit.upsert {
-        engine.upsert(user);
+        if activity_only(user.id) {
+            engine.upsert_activity(user);
+        } else {
+            engine.upsert(user);
+        }
     }
     for id in &commit.delete {
         engine.remove(*id);
