@@ -435,6 +435,18 @@ impl Eval<'_> {
             Compiled::And(parts) => {
                 let mut parts: Vec<&Compiled> = parts.iter().collect();
                 parts.sort_by_cached_key(|p| (cost(p), self.size(p)));
+                // A Not of values that keeps most users (not DELETED) narrows little: subtracted
+                // last from what the other parts found, it spares copying most of the workspace.
+                let base_len = base().len();
+                let keeps_most = |part: &&Compiled| match part {
+                    Compiled::Not(inner) => self.size(inner).saturating_mul(2) < base_len,
+                    _ => false,
+                };
+                if !parts.iter().all(keeps_most) {
+                    let (narrowing, subtracted): (Vec<&Compiled>, Vec<&Compiled>) =
+                        parts.into_iter().partition(|part| !keeps_most(part));
+                    parts = narrowing.into_iter().chain(subtracted).collect();
+                }
                 let mut found: Option<RoaringBitmap> = None;
                 for part in parts {
                     let narrowed = self.eval(part, found.as_ref().or(within));

@@ -244,13 +244,19 @@ impl TextIndex {
             }
         }
         bitmaps.sort_by_key(|b| b.len());
-        let mut candidates = bitmaps[0] & base;
-        for bitmap in &bitmaps[1..] {
+        // The trigrams first, narrowest first, and the base last: the base is often most of the
+        // workspace, which the first intersection would otherwise walk.
+        let mut candidates = match bitmaps.get(1) {
+            Some(second) => bitmaps[0] & *second,
+            None => bitmaps[0].clone(),
+        };
+        for bitmap in bitmaps.iter().skip(2) {
             if candidates.is_empty() {
                 break;
             }
-            candidates = &candidates & *bitmap;
+            candidates &= *bitmap;
         }
+        candidates &= base;
         Some(candidates)
     }
 
