@@ -270,6 +270,7 @@ async fn bench_prints_every_query_shape_and_measure() {
     for measure in [
         "cold start (open store",
         "cold start from the engine snapshot",
+        "first query after the bench's earlier writes",
         "longest query while the snapshot is written",
         "CSV export, ",
         "peak RSS growth during the export",
