@@ -21,6 +21,15 @@ const ONLINE: u8 = 16;
 /// A missing time: no parsed timestamp reaches it (chrono's range ends far inside i64).
 const NONE: i64 = i64::MIN;
 
+/// `flag` when `set`, else no flag.
+fn flag(set: bool, flag: u8) -> u8 {
+    if set {
+        flag
+    } else {
+        0
+    }
+}
+
 fn packed(at: Option<i64>) -> i64 {
     at.unwrap_or(NONE)
 }
@@ -125,7 +134,7 @@ impl Row {
         let mut row = Row {
             id: user.id,
             alive: true,
-            flags: if user.is_contact { CONTACT } else { 0 } | if user.is_subscriber { SUBSCRIBER } else { 0 },
+            flags: flag(user.is_contact, CONTACT) | flag(user.is_subscriber, SUBSCRIBER),
             status: names.statuses.intern(user.status.as_str()),
             created_at: user.created_at.0,
             bots: user.bots.map(|bot| names.people.number(bot)),
@@ -151,16 +160,10 @@ impl Row {
 
     /// The fields that events change: times, presence, orders, last message and their flags.
     pub fn set_activity(&mut self, user: &User) {
-        self.flags &= !(INTERACTED | LIVE_CHAT | ONLINE);
-        for (set, flag) in [
-            (user.user_interacted, INTERACTED),
-            (user.is_live_chat_active, LIVE_CHAT),
-            (user.presence.is_some_and(|p| p.online), ONLINE),
-        ] {
-            if set {
-                self.flags |= flag;
-            }
-        }
+        self.flags = self.flags & !(INTERACTED | LIVE_CHAT | ONLINE)
+            | flag(user.user_interacted, INTERACTED)
+            | flag(user.is_live_chat_active, LIVE_CHAT)
+            | flag(user.presence.is_some_and(|p| p.online), ONLINE);
         self.last_message_by = user.last_message.as_ref().map(|m| m.by);
         self.updated_at = user.updated_at.0;
         self.last_seen_at = packed(user.last_seen_at.map(|t| t.0));

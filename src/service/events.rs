@@ -352,7 +352,7 @@ async fn ingest_once(
     let deliveries = workspace.deliveries(&triggers, |id| users.get(&id));
     let mut upsert: Vec<User> = touched.iter().filter_map(|id| users.remove(id)).collect();
     // In id order, which is mostly the engine's slot order: neighbouring updates meet the same
-    // bitmap containers. (Events change no attribute keys, whose spelling goes by first seen.)
+    // bitmap containers.
     upsert.sort_unstable_by_key(|user| user.id);
     let expected = expected(&versions, &upsert);
     let commit = Commit { upsert, event_ids: applied_ids, deliveries, expected, ..Commit::default() };
