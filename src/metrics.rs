@@ -133,6 +133,12 @@ impl Metrics {
             gauge(&mut out, "inboxd_process_resident_memory_bytes", "Resident memory of the process.", rss as f64);
         }
         self.render_workspaces(&mut out, app).await;
+        gauge(
+            &mut out,
+            "inboxd_pending_activity",
+            "Records of event activity not yet folded into their users' documents (embedded store).",
+            app.store.pending_activity() as f64,
+        );
         match app.store.delivery_backlog().await {
             Ok((pending, failed)) => {
                 gauge(

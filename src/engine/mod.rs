@@ -29,7 +29,7 @@ use parking_lot::RwLock;
 use roaring::RoaringBitmap;
 
 use crate::domain::{Id, Timestamp};
-use crate::model::User;
+use crate::model::{User, UserActivity};
 use crate::query::{Filter, Order, Sort, SortKey};
 use bits::Members;
 pub use build::{BackgroundBuilder, Builder};
@@ -248,6 +248,21 @@ impl Engine {
     /// attributes are not looked at again. A user the engine does not hold is upserted whole.
     pub fn upsert_activity(&mut self, user: &User) {
         let Some(&slot) = self.slots.get(&user.id) else { return self.upsert(user) };
+        self.set_activity(slot, user);
+    }
+
+    /// Applies events to a user the engine holds, from the activity its row holds (a store that
+    /// defers activity committed them without the user's document); others are left alone.
+    pub fn apply_activity(&mut self, id: Id, activity: &UserActivity) {
+        let Some(&slot) = self.slots.get(&id) else { return };
+        let row = &self.rows[slot as usize];
+        let mut user = User::new(id, Timestamp(row.created_at));
+        row.activity_into(&mut user);
+        activity.apply(&mut user);
+        self.set_activity(slot, &user);
+    }
+
+    fn set_activity(&mut self, slot: u32, user: &User) {
         // Tags, attributes and name stay: the bitmaps and orders are moved by the other fields alone.
         let row = &mut self.rows[slot as usize];
         let before = row.scalars();

@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use crate::domain::text::fold;
-use crate::domain::{Id, Sender};
-use crate::model::{attribute_text, User};
+use crate::domain::{Id, Sender, Timestamp};
+use crate::model::{attribute_text, Message, Orders, Presence, User};
 
 use super::interner::Names;
 
@@ -171,6 +171,23 @@ impl Row {
         self.last_order_at = packed(user.orders.last_at.map(|t| t.0));
         self.presence_at = packed(user.presence.map(|p| p.at.0));
         self.order_count = user.orders.count;
+    }
+
+    /// Writes into `user` the activity the row holds: what `set_activity` takes, but the last
+    /// message's text and the unread count, which the engine does not keep.
+    pub fn activity_into(&self, user: &mut User) {
+        user.user_interacted = self.flags & INTERACTED != 0;
+        user.is_live_chat_active = self.flags & LIVE_CHAT != 0;
+        let online = self.flags & ONLINE != 0;
+        user.presence = self.presence_at().map(|at| Presence { online, at: Timestamp(at) });
+        user.last_message = (self.last_message_at().zip(self.last_message_by)).map(|(at, by)| Message {
+            text: String::new(),
+            at: Timestamp(at),
+            by,
+        });
+        user.updated_at = Timestamp(self.updated_at);
+        user.last_seen_at = self.last_seen_at().map(Timestamp);
+        user.orders = Orders { count: self.order_count, last_at: self.last_order_at().map(Timestamp) };
     }
 
     /// What a removed user's slot holds until a new user takes it.

@@ -11,7 +11,7 @@ use super::Clock;
 use super::{force_walk, Engine};
 use crate::domain::text::fold;
 use crate::domain::{Id, Phone, Platform, Sender, Status, Timestamp};
-use crate::model::{Attribute, Message, Orders, Presence, User};
+use crate::model::{Activity, Attribute, Message, Orders, Presence, User, UserActivity};
 use crate::query::{Filter, Order, Range, Sort, SortKey, TextSearch};
 
 const NOW: i64 = 1_750_000_000_000;
@@ -132,8 +132,30 @@ fn random_activity(rng: &mut StdRng, user: &mut User) {
     user.unread = rng.gen_range(0..3);
 }
 
+/// A few events as a batch applies them to one user.
+fn random_events(rng: &mut StdRng) -> UserActivity {
+    let events = (0..rng.gen_range(1..4))
+        .map(|_| {
+            let at = Timestamp(time(rng));
+            match rng.gen_range(0..5) {
+                0 => Activity::Message {
+                    by: pick(rng, &[Sender::User, Sender::Bot, Sender::Agent]),
+                    text: "hey".into(),
+                    at,
+                },
+                1 => Activity::Presence { online: rng.gen(), at: Timestamp(NOW - rng.gen_range(-10_000..400_000)) },
+                2 => Activity::Order { at },
+                3 => Activity::LiveChat { active: rng.gen() },
+                _ => Activity::Read,
+            }
+        })
+        .collect();
+    UserActivity { received: Timestamp(time(rng)), events }
+}
+
 /// One random write to both engines: a removal, a user's activity changed as events change it
-/// (`upsert_activity`), or a whole new document. `stored` follows, as the store would hold them.
+/// (`upsert_activity`), events applied from the engine's row (`apply_activity`), or a whole new
+/// document. `stored` follows, as the store would hold them.
 fn random_write(
     rng: &mut StdRng,
     engine: &mut Engine,
@@ -154,6 +176,15 @@ fn random_write(
             let mut user = known.clone();
             random_activity(rng, &mut user);
             engine.upsert_activity(&user);
+            scan.upsert_activity(&user);
+            user
+        }
+        Some(known) if roll < 7 => {
+            // Events the store deferred: the engine applies them from its own row.
+            let mut user = known.clone();
+            let activity = random_events(rng);
+            activity.apply(&mut user);
+            engine.apply_activity(user.id, &activity);
             scan.upsert_activity(&user);
             user
         }

@@ -12,7 +12,7 @@ use crate::fields::{
     read_bool, read_id, read_number, read_platform, read_sender, read_text, read_timestamp, type_name, Fields, Problems,
 };
 use crate::limits::{MAX_EVENTS, MAX_LONG_TEXT, MAX_SHORT_TEXT};
-use crate::model::{Message, Orders, Presence, User};
+use crate::model::{Activity, Message, User, UserActivity};
 use crate::store::Commit;
 use crate::webhooks::{Order, Trigger};
 
@@ -192,36 +192,27 @@ fn trigger(user: Id, event: &Event) -> Option<Trigger> {
     }
 }
 
-/// Applies one event to a user document.
-fn apply(user: &mut User, event: &Event) {
-    let at = event.at;
-    match &event.kind {
-        Kind::Message { by, text } => {
-            if user.last_message.as_ref().is_none_or(|m| at >= m.at) {
-                user.last_message = Some(Message { text: text.clone(), at, by: *by });
-            }
-            if *by == Sender::User {
-                user.user_interacted = true;
-                user.last_seen_at = Some(user.last_seen_at.map_or(at, |seen| seen.max(at)));
-                user.unread += 1;
-                signal_presence(user, true, at);
-            }
+impl Event {
+    /// What the event does to its user's document.
+    fn activity(&self) -> Activity {
+        let at = self.at;
+        match &self.kind {
+            Kind::Message { by, text } => Activity::Message { by: *by, text: text.clone(), at },
+            Kind::Presence { online } => Activity::Presence { online: *online, at },
+            Kind::Order { .. } => Activity::Order { at },
+            Kind::LiveChat { active } => Activity::LiveChat { active: *active },
+            Kind::Read => Activity::Read,
         }
-        Kind::Presence { online } => signal_presence(user, *online, at),
-        Kind::Order { .. } => {
-            let Orders { count, last_at } = &user.orders;
-            user.orders = Orders { count: count + 1, last_at: Some(last_at.map_or(at, |last| last.max(at))) };
-        }
-        Kind::LiveChat { active } => user.is_live_chat_active = *active,
-        Kind::Read => user.unread = 0,
     }
 }
 
-/// The latest signal by `at` wins; on a tie, the one received last.
-fn signal_presence(user: &mut User, online: bool, at: Timestamp) {
-    if user.presence.is_none_or(|p| at >= p.at) {
-        user.presence = Some(Presence { online, at });
-    }
+/// Whether the events' own webhooks (new messages, new orders) have subscribers: their deliveries
+/// carry the user's document, so it is read. Otherwise a store that `defers_activity` takes
+/// events on known users without their documents.
+fn reads_documents(app: &App, workspace: &Workspace) -> bool {
+    let catalog = workspace.catalog.read();
+    !app.store.defers_activity()
+        || catalog.subscriptions.iter().any(|s| matches!(s.event.as_str(), "newMessageHook" | "newOrderHook"))
 }
 
 /// Applies a batch of events (POST /inbox/events).
@@ -244,10 +235,13 @@ pub async fn ingest(app: &App, workspace: &Workspace, body: &Value) -> Result<Va
     // The users are read while the write ahead may still be under way (on the embedded store the
     // read shares the writer's connection, so it overlaps that write's engine update and answer);
     // under the lock only those written since are read again.
-    let ahead = Ahead::read(&*app.store, workspace, &concerned_users(workspace, &parsed)).await?;
+    let ahead = match reads_documents(app, workspace) {
+        true => Some(Ahead::read(&*app.store, workspace, &concerned_users(workspace, &parsed)).await?),
+        false => None,
+    };
     let _write = workspace.writer.lock().await;
     let parsed = &parsed;
-    let mut ahead = Some(ahead);
+    let mut ahead = ahead;
     retrying(|| ingest_once(app, workspace, parsed, received, ahead.take())).await
 }
 
@@ -271,7 +265,8 @@ fn concerned_users(workspace: &Workspace, parsed: &[std::result::Result<Event, P
 }
 
 /// One attempt at applying the parsed events: read (or bring what was read ahead up to date),
-/// apply, commit. The caller holds the write lock.
+/// apply, commit; or, on a store that defers activity, commit what they do to the known users
+/// without reading them. The caller holds the write lock.
 async fn ingest_once(
     app: &App,
     workspace: &Workspace,
@@ -282,10 +277,15 @@ async fn ingest_once(
     let event_ids: Vec<String> = parsed.iter().flatten().filter_map(|e| e.event_id.clone()).collect();
     let mut seen: HashSet<String> = app.store.seen_event_ids(workspace.id, &event_ids).await?.into_iter().collect();
     let wanted = concerned_users(workspace, parsed);
+    let reads_documents = reads_documents(app, workspace);
     let Loaded { mut users, versions } = match ahead {
+        _ if !reads_documents => Loaded::default(),
         Some(ahead) => ahead.up_to_date(&*app.store, workspace, &wanted).await?,
         None => load_versioned(&*app.store, workspace, &wanted).await?,
     };
+    // Without the documents, the users the events find are those the engine holds.
+    let deferred: HashSet<Id> = if reads_documents { HashSet::new() } else { wanted.into_iter().collect() };
+    let mut activity: HashMap<Id, UserActivity> = HashMap::new();
     let mut created_visitors: HashMap<(Platform, String), Id> = HashMap::new();
     // In first-touched order (the commit's order), with a set to test membership in O(1).
     let mut touched: Vec<Id> = Vec::new();
@@ -307,7 +307,8 @@ async fn ingest_once(
         let target = {
             let engine = workspace.engine.read();
             let catalog = workspace.catalog.read();
-            resolve(event, &engine, &catalog, &users, &created_visitors)
+            let known = |id: &Id| users.contains_key(id) || deferred.contains(id);
+            resolve(event, &engine, &catalog, known, &created_visitors)
         };
         let id = match target {
             Ok(Some(id)) => id,
@@ -340,10 +341,18 @@ async fn ingest_once(
             }
             applied_ids.push(event_id.clone());
         }
-        let Some(user) = users.get_mut(&id) else { continue };
-        apply(user, event);
+        match users.get_mut(&id) {
+            Some(user) => {
+                event.activity().apply(user);
+                user.updated_at = received.max(user.updated_at);
+            }
+            None if deferred.contains(&id) => {
+                let pending = activity.entry(id).or_insert_with(|| UserActivity { received, events: Vec::new() });
+                pending.events.push(event.activity());
+            }
+            None => continue,
+        }
         triggers.extend(trigger(id, event));
-        user.updated_at = received.max(user.updated_at);
         applied += 1;
         if touched_set.insert(id) {
             touched.push(id);
@@ -355,7 +364,9 @@ async fn ingest_once(
     // bitmap containers.
     upsert.sort_unstable_by_key(|user| user.id);
     let expected = expected(&versions, &upsert);
-    let commit = Commit { upsert, event_ids: applied_ids, deliveries, expected, ..Commit::default() };
+    let mut activity: Vec<(Id, UserActivity)> = activity.into_iter().collect();
+    activity.sort_unstable_by_key(|(id, _)| *id);
+    let commit = Commit { upsert, activity, event_ids: applied_ids, deliveries, expected, ..Commit::default() };
     // Events change only the activity of the users they find (a visitor they create is new), so
     // the engine keeps their texts, identities and attributes. On PostgreSQL, what another node
     // changed in them meanwhile reaches the engine through the change feed, as it would have.
@@ -369,11 +380,11 @@ fn resolve(
     event: &Event,
     engine: &crate::engine::Engine,
     catalog: &super::Catalog,
-    users: &HashMap<Id, User>,
+    known: impl Fn(&Id) -> bool,
     created: &HashMap<(Platform, String), Id>,
 ) -> std::result::Result<Option<Id>, String> {
     match &event.subject {
-        Subject::User(id) if users.contains_key(id) => Ok(Some(*id)),
+        Subject::User(id) if known(id) => Ok(Some(*id)),
         Subject::User(id) => Err(format!("userId: {id} names no user of this workspace")),
         Subject::Visitor { platform, bot, external_id } => {
             if catalog.bot_platform(*bot) != Some(*platform) {
@@ -382,8 +393,7 @@ fn resolve(
             if let Some(id) = created.get(&visitor_key(*platform, external_id)) {
                 return Ok(Some(*id));
             }
-            let known = engine.identities().by_visitor(*platform, external_id);
-            Ok(known.iter().find(|id| users.contains_key(id)).copied())
+            Ok(engine.identities().by_visitor(*platform, external_id).iter().find(|id| known(id)).copied())
         }
     }
 }

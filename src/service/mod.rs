@@ -121,7 +121,10 @@ pub async fn commit_changing(
         }
         return Err(error.into());
     }
-    workspace.recent.record(commit.upsert.iter().map(|u| u.id).chain(commit.delete.iter().copied()));
+    let activity_users = commit.activity.iter().map(|(id, _)| *id);
+    workspace
+        .recent
+        .record(commit.upsert.iter().map(|u| u.id).chain(activity_users).chain(commit.delete.iter().copied()));
     if !commit.deliveries.is_empty() {
         app.webhooks_wake.notify_one();
     }
@@ -132,6 +135,9 @@ pub async fn commit_changing(
         } else {
             engine.upsert(user);
         }
+    }
+    for (id, activity) in &commit.activity {
+        engine.apply_activity(*id, activity);
     }
     for id in &commit.delete {
         engine.remove(*id);

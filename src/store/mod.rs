@@ -8,6 +8,7 @@
 
 mod checkpoint;
 pub mod codec;
+mod pending;
 mod postgres;
 mod sqlite;
 
@@ -18,9 +19,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Id, Platform, Role, Timestamp, WorkspaceId};
-use crate::model::User;
+use crate::model::{User, UserActivity};
 
 pub use codec::Documents;
+pub use pending::FOLD_CHUNK;
 pub use postgres::{is_postgres_url, PostgresStore};
 pub use sqlite::SqliteStore;
 
@@ -234,6 +236,9 @@ impl Attempt {
 pub struct Commit {
     /// New or changed users, whole documents.
     pub upsert: Vec<User>,
+    /// Events applied to users without their documents, each user once, on a store that
+    /// `defers_activity`: they count as a write of the user (its version moves on).
+    pub activity: Vec<(Id, UserActivity)>,
     /// Users erased for good.
     pub delete: Vec<Id>,
     /// Event ids applied by this write, remembered for idempotency.
@@ -248,7 +253,11 @@ pub struct Commit {
 
 impl Commit {
     pub fn is_empty(&self) -> bool {
-        self.upsert.is_empty() && self.delete.is_empty() && self.event_ids.is_empty() && self.deliveries.is_empty()
+        self.upsert.is_empty()
+            && self.activity.is_empty()
+            && self.delete.is_empty()
+            && self.event_ids.is_empty()
+            && self.deliveries.is_empty()
     }
 }
 
@@ -306,6 +315,20 @@ pub trait Store: Send + Sync + 'static {
     /// Applies the commit in one transaction (with its change-feed entries), or fails with a
     /// `Conflict` (see `Commit::expected`) and applies nothing.
     async fn commit(&self, workspace: WorkspaceId, commit: &Commit) -> StoreResult<()>;
+    /// Whether `Commit::activity` may be used: the store keeps it beside the documents and
+    /// applies it to every document it reads until it is folded in.
+    fn defers_activity(&self) -> bool {
+        false
+    }
+    /// Folds up to `limit` records of deferred activity into their documents now; answers how
+    /// many (0: none is pending).
+    async fn fold_activity(&self, _limit: usize) -> StoreResult<usize> {
+        Ok(0)
+    }
+    /// How many records of deferred activity are not folded yet.
+    fn pending_activity(&self) -> usize {
+        0
+    }
 
     // The change feed.
     /// A name for this open store, different for every process; written into its changes.

@@ -525,6 +525,7 @@ impl Store for PostgresStore {
         if commit.is_empty() {
             return Ok(());
         }
+        anyhow::ensure!(commit.activity.is_empty(), "PostgreSQL keeps no deferred activity: write whole documents");
         let mut blind: (Vec<Vec<u8>>, Vec<Vec<u8>>) = Default::default();
         let mut create: (Vec<Vec<u8>>, Vec<Vec<u8>>) = Default::default();
         let mut update: (Vec<Vec<u8>>, Vec<Vec<u8>>, Vec<i64>) = Default::default();

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -11,6 +12,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use super::checkpoint::{Checkpointer, WAL_BOUND_PAGES};
 use super::codec::{decode, encode, id_from_bytes, new_origin, Documents};
+use super::pending::{Pending, Stored, FOLD_AT, FOLD_CHUNK};
 use super::{
     distinct, event_applied_elsewhere, Agent, Attempt, Bot, Change, ChangeKind, Commit, Conflict, Delivery,
     DeliveryStatus, SegmentRecord, Store, StoreResult, Subscription, Token, Version,
@@ -24,6 +26,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/sqlite_002_webhooks.sql")),
     (3, include_str!("migrations/sqlite_003_change_feed.sql")),
     (4, include_str!("migrations/sqlite_004_store_identity.sql")),
+    (5, include_str!("migrations/sqlite_005_pending_activity.sql")),
 ];
 
 /// Reads of at most this many users run on the calling thread (`read_now`): a default page is 20.
@@ -47,7 +50,13 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     checkpointer: Checkpointer,
+    pending: Pending,
+    /// When the last write ended: pending activity is folded once the writer has been idle a while.
+    last_write: Mutex<Instant>,
 }
+
+/// How long the writer must have been idle before pending activity is folded (below `FOLD_AT`).
+const FOLD_WHEN_IDLE_FOR: Duration = Duration::from_millis(250);
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
@@ -116,7 +125,7 @@ fn in_list_sql(size: usize) -> &'static str {
             .iter()
             .map(|&n| {
                 let marks = vec!["?"; n].join(",");
-                format!("SELECT id, doc, version FROM users WHERE workspace_id = ?1 AND id IN ({marks})")
+                format!("SELECT doc, version, events_through FROM users WHERE workspace_id = ?1 AND id IN ({marks})")
             })
             .collect()
     });
@@ -124,16 +133,32 @@ fn in_list_sql(size: usize) -> &'static str {
     &all[index]
 }
 
-/// The documents of these users with their versions, in the order asked; missing ones are left
-/// out and an id asked twice is answered once (like the PostgreSQL store).
+/// The documents of these users with their versions (pending activity applied), in the order
+/// asked; missing ones are left out and an id asked twice is answered once (like the PostgreSQL
+/// store).
 fn read_users<T>(
     conn: &Connection,
+    pending: &Pending,
     workspace: WorkspaceId,
     ids: &[Id],
     make: impl Fn(User, Version) -> T,
 ) -> anyhow::Result<Vec<T>> {
+    let read = pending.read_applied(conn, workspace, |conn| read_stored(conn, workspace, ids), |u, v| (u, v))?;
+    let mut found: HashMap<Id, (User, Version)> =
+        read.into_iter().map(|(user, version)| (user.id, (user, version))).collect();
+    let mut users = Vec::with_capacity(found.len());
+    for id in ids {
+        if let Some((user, version)) = found.remove(id) {
+            users.push(make(user, version));
+        }
+    }
+    Ok(users)
+}
+
+/// The stored rows of these users, in no particular order.
+fn read_stored(conn: &Connection, workspace: WorkspaceId, ids: &[Id]) -> anyhow::Result<Vec<Stored>> {
     let largest = IN_LIST_SIZES[IN_LIST_SIZES.len() - 1];
-    let mut found: HashMap<Id, (User, Version)> = HashMap::with_capacity(ids.len());
+    let mut found = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(largest) {
         let size = IN_LIST_SIZES.iter().copied().find(|&n| n >= chunk.len()).unwrap_or(largest);
         let mut stmt = conn.prepare_cached(in_list_sql(size))?;
@@ -144,18 +169,11 @@ fn read_users<T>(
         }
         let mut rows = stmt.raw_query();
         while let Some(row) = rows.next()? {
-            let id = id_from_bytes(row.get_ref(0)?.as_blob()?).context("a user id of 12 bytes")?;
-            let user = decode(row.get_ref(1)?.as_blob()?)?;
-            found.insert(id, (user, row.get(2)?));
+            let user = decode(row.get_ref(0)?.as_blob()?)?;
+            found.push(Stored { user, version: row.get(1)?, events_through: row.get(2)? });
         }
     }
-    let mut users = Vec::with_capacity(found.len());
-    for id in ids {
-        if let Some((user, version)) = found.remove(id) {
-            users.push(make(user, version));
-        }
-    }
-    Ok(users)
+    Ok(found)
 }
 
 fn parse_id(text: String) -> rusqlite::Result<Id> {
@@ -189,15 +207,20 @@ impl SqliteStore {
         writer.pragma_update(None, "wal_autocheckpoint", WAL_BOUND_PAGES)?;
         migrate(&mut writer)?;
         let checkpointer = Checkpointer::start(open_connection(path)?).context("starting the checkpoint thread")?;
-        Ok(SqliteStore {
-            inner: Arc::new(Inner {
-                path: path.to_path_buf(),
-                writer: Mutex::new(writer),
-                readers: Mutex::new(Vec::new()),
-                checkpointer,
-            }),
-            origin: new_origin(),
-        })
+        let inner = Arc::new(Inner {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            checkpointer,
+            pending: Pending::default(),
+            last_write: Mutex::new(Instant::now()),
+        });
+        let folding = Arc::downgrade(&inner);
+        std::thread::Builder::new()
+            .name("sqlite-fold".into())
+            .spawn(move || fold_in_background(&folding))
+            .context("starting the fold thread")?;
+        Ok(SqliteStore { inner, origin: new_origin() })
     }
 
     /// Runs `work` with the writer connection on a blocking thread, then has what it wrote
@@ -208,6 +231,9 @@ impl SqliteStore {
     ) -> StoreResult<T> {
         let result = self.on_writer(work).await;
         self.inner.checkpointer.wake();
+        if let Ok(mut last) = self.inner.last_write.lock() {
+            *last = Instant::now();
+        }
         result
     }
 
@@ -239,6 +265,35 @@ impl SqliteStore {
     /// most of a page request's store time at thousands of requests a second.
     fn read_now<T>(&self, work: impl FnOnce(&mut Connection) -> anyhow::Result<T>) -> StoreResult<T> {
         with_reader(&self.inner, work)
+    }
+}
+
+/// Folds pending activity into the documents while the writer is idle, or whenever more than
+/// `FOLD_AT` records are pending; ends with the store.
+fn fold_in_background(inner: &Weak<Inner>) {
+    let mut more = false;
+    loop {
+        if !more {
+            std::thread::sleep(FOLD_WHEN_IDLE_FOR / 2);
+        }
+        let Some(inner) = inner.upgrade() else { return };
+        let pending = inner.pending.len();
+        let idle = inner.last_write.lock().is_ok_and(|last| last.elapsed() >= FOLD_WHEN_IDLE_FOR);
+        more = false;
+        if pending == 0 || (!idle && pending < FOLD_AT) {
+            continue;
+        }
+        let folded = match inner.writer.lock() {
+            Ok(mut conn) => inner.pending.fold(&mut conn, FOLD_CHUNK),
+            Err(_) => return,
+        };
+        match folded {
+            Ok(folded) => {
+                inner.checkpointer.wake();
+                more = folded > 0;
+            }
+            Err(error) => tracing::warn!(%error, "folding pending activity failed"),
+        }
     }
 }
 
@@ -470,25 +525,27 @@ impl Store for SqliteStore {
         // Keyset pagination keeps each read short, so writers are never blocked for long.
         let mut after: Vec<u8> = Vec::new();
         loop {
-            let from = after.clone();
-            let batch = self
+            let (from, inner) = (after.clone(), self.inner.clone());
+            let users = self
                 .read(move |conn| {
-                    let mut stmt = conn.prepare_cached(
-                        "SELECT id, doc FROM users WHERE workspace_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-                    )?;
-                    let mut rows = stmt.query(params![workspace, from, SCAN_BATCH as i64])?;
-                    let mut users = Vec::with_capacity(SCAN_BATCH);
-                    let mut last = Vec::new();
-                    while let Some(row) = rows.next()? {
-                        last = row.get::<_, Vec<u8>>(0)?;
-                        users.push(decode(row.get_ref(1)?.as_blob()?)?);
-                    }
-                    Ok((users, last))
+                    let read = |conn: &Connection| {
+                        let mut stmt = conn.prepare_cached(
+                            "SELECT doc, version, events_through FROM users
+                             WHERE workspace_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+                        )?;
+                        let mut rows = stmt.query(params![workspace, from, SCAN_BATCH as i64])?;
+                        let mut stored = Vec::with_capacity(SCAN_BATCH);
+                        while let Some(row) = rows.next()? {
+                            let user = decode(row.get_ref(0)?.as_blob()?)?;
+                            stored.push(Stored { user, version: row.get(1)?, events_through: row.get(2)? });
+                        }
+                        Ok(stored)
+                    };
+                    inner.pending.read_applied(conn, workspace, read, |user, _| user)
                 })
                 .await?;
-            let (users, last) = batch;
             let done = users.len() < SCAN_BATCH;
-            after = last;
+            after = users.last().map(|u| u.id.as_bytes().to_vec()).unwrap_or_default();
             each_batch(users);
             if done {
                 return Ok(());
@@ -503,18 +560,30 @@ impl Store for SqliteStore {
         limit: usize,
         mut documents: Documents,
     ) -> StoreResult<Documents> {
+        let inner = self.inner.clone();
         self.read(move |conn| {
-            let mut stmt = conn
-                .prepare_cached("SELECT id, doc FROM users WHERE workspace_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3")?;
-            // Every id is greater than the empty blob.
-            let from: &[u8] = after.as_ref().map_or(&[], |id| &id.as_bytes()[..]);
-            let mut rows = stmt.query(params![workspace, from, limit as i64])?;
-            documents.clear();
-            while let Some(row) = rows.next()? {
-                let id = id_from_bytes(row.get_ref(0)?.as_blob()?).context("a user id of 12 bytes")?;
-                documents.push(id, row.get_ref(1)?.as_blob()?);
+            let pending = &inner.pending;
+            pending.refresh(conn)?;
+            loop {
+                let folds = pending.folds()?;
+                let mut stmt = conn.prepare_cached(
+                    "SELECT id, doc, events_through FROM users WHERE workspace_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+                )?;
+                // Every id is greater than the empty blob.
+                let from: &[u8] = after.as_ref().map_or(&[], |id| &id.as_bytes()[..]);
+                let mut rows = stmt.query(params![workspace, from, limit as i64])?;
+                documents.clear();
+                let mut throughs = Vec::with_capacity(limit);
+                while let Some(row) = rows.next()? {
+                    let id = id_from_bytes(row.get_ref(0)?.as_blob()?).context("a user id of 12 bytes")?;
+                    documents.push(id, row.get_ref(1)?.as_blob()?);
+                    throughs.push(row.get::<_, i64>(2)?);
+                }
+                if let Some(documents) = pending.apply_encoded(workspace, folds, documents, &throughs)? {
+                    return Ok(documents);
+                }
+                documents = Documents::default();
             }
-            Ok(documents)
         })
         .await
     }
@@ -524,18 +593,19 @@ impl Store for SqliteStore {
             return Ok(Vec::new());
         }
         if ids.len() <= READ_NOW_AT_MOST {
-            return self.read_now(|conn| read_users(conn, workspace, ids, |user, _| user));
+            return self.read_now(|conn| read_users(conn, &self.inner.pending, workspace, ids, |user, _| user));
         }
-        let ids = ids.to_vec();
-        self.read(move |conn| read_users(conn, workspace, &ids, |user, _| user)).await
+        let (ids, inner) = (ids.to_vec(), self.inner.clone());
+        self.read(move |conn| read_users(conn, &inner.pending, workspace, &ids, |user, _| user)).await
     }
 
     async fn users_versioned(&self, workspace: WorkspaceId, ids: &[Id]) -> StoreResult<Vec<(User, Version)>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let ids = ids.to_vec();
-        self.on_writer(move |conn| read_users(conn, workspace, &ids, |user, version| (user, version))).await
+        let (ids, inner) = (ids.to_vec(), self.inner.clone());
+        self.on_writer(move |conn| read_users(conn, &inner.pending, workspace, &ids, |user, version| (user, version)))
+            .await
     }
 
     async fn seen_event_ids(&self, workspace: WorkspaceId, event_ids: &[String]) -> StoreResult<Vec<String>> {
@@ -573,26 +643,61 @@ impl Store for SqliteStore {
         let event_ids = commit.event_ids.clone();
         let deliveries = commit.deliveries.clone();
         let expected = commit.expected.clone();
+        let activity = commit.activity.clone();
         let origin = self.origin.clone();
+        let inner = self.inner.clone();
         self.write(move |conn| {
+            let pending = &inner.pending;
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // Every record appended so far is held: a whole document written now includes them.
+            pending.refresh(&tx)?;
+            let through = pending.through()?;
+            let appended;
             {
                 let mut upsert = tx.prepare_cached(
-                    "INSERT INTO users (workspace_id, id, doc) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (workspace_id, id) DO UPDATE SET doc = excluded.doc, version = version + 1",
+                    "INSERT INTO users (workspace_id, id, doc, events_through) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (workspace_id, id) DO UPDATE SET doc = excluded.doc, version = version + 1,
+                     events_through = excluded.events_through",
                 )?;
                 let mut create = tx.prepare_cached(
-                    "INSERT INTO users (workspace_id, id, doc) VALUES (?1, ?2, ?3) ON CONFLICT (workspace_id, id) DO NOTHING",
+                    "INSERT INTO users (workspace_id, id, doc, events_through) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (workspace_id, id) DO NOTHING",
                 )?;
                 let mut update = tx.prepare_cached(
-                    "UPDATE users SET doc = ?3, version = version + 1 WHERE workspace_id = ?1 AND id = ?2 AND version = ?4",
+                    "UPDATE users SET doc = ?3, version = version + 1, events_through = ?5
+                     WHERE workspace_id = ?1 AND id = ?2 AND version = ?4",
+                )?;
+                let mut stored =
+                    tx.prepare_cached("SELECT version, events_through FROM users WHERE workspace_id = ?1 AND id = ?2")?;
+                let mut rewrite = tx.prepare_cached(
+                    "UPDATE users SET doc = ?3, version = ?4, events_through = ?5 WHERE workspace_id = ?1 AND id = ?2",
                 )?;
                 let mut conflicts = Vec::new();
                 for (id, doc) in &docs {
-                    let written = match expected.get(id) {
-                        None => upsert.execute(params![workspace, &id.as_bytes()[..], doc])?,
-                        Some(0) => create.execute(params![workspace, &id.as_bytes()[..], doc])?,
-                        Some(version) => update.execute(params![workspace, &id.as_bytes()[..], doc, version])?,
+                    let key = &id.as_bytes()[..];
+                    let written = if pending.any_for(workspace, *id)? {
+                        // Its version counts the records still to apply: the row's moves on past it.
+                        let row: Option<(i64, i64)> =
+                            stored.query_row(params![workspace, key], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+                        let version = match row {
+                            Some((version, events_through)) => {
+                                version + pending.count_after(workspace, *id, events_through)?
+                            }
+                            None => 0,
+                        };
+                        if expected.get(id).is_some_and(|e| *e != version) {
+                            0
+                        } else if version == 0 {
+                            create.execute(params![workspace, key, doc, through])?
+                        } else {
+                            rewrite.execute(params![workspace, key, doc, version + 1, through])?
+                        }
+                    } else {
+                        match expected.get(id) {
+                            None => upsert.execute(params![workspace, key, doc, through])?,
+                            Some(0) => create.execute(params![workspace, key, doc, through])?,
+                            Some(version) => update.execute(params![workspace, key, doc, version, through])?,
+                        }
                     };
                     if written == 0 {
                         conflicts.push(*id);
@@ -631,14 +736,32 @@ impl Store for SqliteStore {
                         d.created_at.0
                     ])?;
                 }
+                appended = pending.append(&tx, workspace, &activity)?;
             }
-            let entities: Vec<Option<String>> =
-                docs.iter().map(|(id, _)| id).chain(&deletes).map(|id| Some(id.to_string())).collect();
+            let entities: Vec<Option<String>> = (docs.iter().map(|(id, _)| id))
+                .chain(activity.iter().map(|(id, _)| id))
+                .chain(&deletes)
+                .map(|id| Some(id.to_string()))
+                .collect();
             record_changes(&tx, workspace, ChangeKind::User, &entities, &origin)?;
             tx.commit()?;
+            pending.appended(appended)?;
             Ok(())
         })
         .await
+    }
+
+    fn defers_activity(&self) -> bool {
+        true
+    }
+
+    fn pending_activity(&self) -> usize {
+        self.inner.pending.len()
+    }
+
+    async fn fold_activity(&self, limit: usize) -> StoreResult<usize> {
+        let inner = self.inner.clone();
+        self.write(move |conn| inner.pending.fold(conn, limit)).await
     }
 
     fn origin(&self) -> &str {

@@ -1,5 +1,6 @@
 //! POST /inbox/events: messages, reads, presence, orders, live chat, visitors, idempotency.
 
+use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::support::*;
@@ -403,4 +404,68 @@ async fn batches_sent_at_once_on_the_same_users_lose_nothing() {
     assert_eq!(app.user(&ids[1]).await["profile"]["userDetails"]["tags"], json!([format!("t{}", batches_each - 1)]));
     let tagged = json!({"tags": [format!("t{}", batches_each - 1)]});
     assert_eq!(app.query(tagged).await["meta"]["total"], json!(1), "the engine agrees with the store");
+}
+
+/// The `inboxd_pending_activity` gauge of /metrics.
+async fn pending_activity(app: &TestApp) -> u64 {
+    let metrics = app.raw(Method::GET, "/metrics", None, None, None).await.text();
+    let line = metrics.lines().find(|l| l.starts_with("inboxd_pending_activity ")).expect("the gauge");
+    line.rsplit(' ').next().and_then(|v| v.parse().ok()).expect("a count")
+}
+
+#[tokio::test]
+async fn users_read_the_same_before_and_after_their_events_are_folded_into_them() {
+    // The embedded store keeps what events did beside the documents until the writer idles; every
+    // read applies it meanwhile. PostgreSQL rewrites the documents at once (nothing is pending).
+    let app = spawn_app().await;
+    let ids = app.users_named(&["Ada", "Bob", "Cy"]).await;
+    let at = |minute: u32| format!("2025-03-01T10:{minute:02}:00.000Z");
+    let events = json!([
+        message(&ids[0], "user", "first", &at(1)),
+        message(&ids[0], "agent", "an answer", &at(2)),
+        message(&ids[0], "user", "again", &at(3)),
+        {"type": "order", "userId": ids[1], "orderId": "o-1", "at": at(4)},
+        {"type": "presence", "userId": ids[1], "online": true, "at": at(5)},
+        {"type": "liveChat", "userId": ids[2], "active": true},
+        message(&ids[2], "user", "hello", &at(6)),
+        {"type": "read", "userId": ids[2]},
+    ]);
+    app.events_ok(events).await;
+    // A whole-document write between two batches includes the first and not the second.
+    app.update(&ids[0], json!({"profile": {"userDetails": {"tags": ["vip"]}}})).await;
+    app.events_ok(json!([message(&ids[0], "user", "after the tag", &at(7))])).await;
+
+    let seen = || async {
+        let users = futures_util::future::join_all(ids.iter().map(|id| app.user(id))).await;
+        let filters = [
+            json!({"hasOrdered": {"status": true, "lastAt": ""}, "applicableFilters": ["hasOrdered"]}),
+            json!({"lastMessageBy": ["user"]}),
+            json!({"userInteracted": true, "tags": ["vip"], "applicableFilters": ["userInteracted"]}),
+            json!({"isLiveChatActive": true, "applicableFilters": ["isLiveChatActive"]}),
+        ];
+        let totals = futures_util::future::join_all(filters.map(|f| app.query(f))).await;
+        let totals: Vec<Value> = totals.iter().map(|answer| answer["meta"]["total"].clone()).collect();
+        (users, totals, app.export(json!({})).await)
+    };
+    let before = seen().await;
+    assert_eq!(before.0[0]["unreadMessages"], json!(3));
+    assert_eq!(before.0[0]["lastMessage"]["text"], json!("after the tag"));
+    assert_eq!(before.0[0]["profile"]["userDetails"]["tags"], json!(["vip"]));
+    assert_eq!(before.0[1]["hasOrdered"]["count"], json!(1));
+    assert_eq!(
+        (before.0[2]["unreadMessages"].clone(), before.0[2]["isLiveChatActive"].clone()),
+        (json!(0), json!(true))
+    );
+    assert_eq!(before.1, vec![json!(1), json!(2), json!(1), json!(1)]);
+
+    let mut waited = 0;
+    while pending_activity(&app).await > 0 {
+        assert!(waited < 200, "the writer idles, so what is pending is folded within seconds");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    let after = seen().await;
+    assert_eq!(after.0, before.0, "the documents read the same once folded");
+    assert_eq!(after.1, before.1);
+    assert_eq!(after.2, before.2, "the export too");
 }
