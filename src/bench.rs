@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use crate::domain::{Id, Platform, Role, Timestamp};
 use crate::server::{open_store, start, RunningServer, Settings};
 use crate::service::Workspace;
-use crate::store::FOLD_CHUNK;
+use crate::store::{FOLD_AT, FOLD_CHUNK};
 
 const WORKSPACE: &str = "bench";
 /// Engine timings per shape.
@@ -587,25 +587,26 @@ async fn export(client: &mut Client, workspace: &Workspace) -> anyhow::Result<St
     ))
 }
 
-/// Events per second through `POST /inbox/events`, 1,000 per batch, each batch one durable commit:
-/// from one client, then from `INGEST_CONNECTIONS` clients at once (fresh batches each time).
-async fn ingest(server: &RunningServer, secret: &str, workspace: &Workspace) -> anyhow::Result<String> {
-    let ids = user_ids(workspace);
-    if ids.is_empty() {
-        return Ok(String::new());
+/// Batches of events on users drawn at random (xorshift, the same every run).
+struct Batches {
+    ids: Vec<Id>,
+    state: u64,
+}
+
+impl Batches {
+    fn next(&mut self) -> u64 {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        self.state
     }
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let mut batch = || -> Value {
+
+    fn batch(&mut self) -> Value {
         let events: Vec<Value> = (0..EVENTS_PER_BATCH)
             .map(|_| {
-                let user = ids[(next() % ids.len() as u64) as usize].to_string();
-                match next() % 4 {
+                let drawn = (self.next() % self.ids.len() as u64) as usize;
+                let user = self.ids[drawn].to_string();
+                match self.next() % 4 {
                     0 | 1 => {
                         json!({"type": "message", "userId": user, "by": "user", "text": "Is my order on its way?"})
                     }
@@ -615,46 +616,92 @@ async fn ingest(server: &RunningServer, secret: &str, workspace: &Workspace) -> 
             })
             .collect();
         Value::Array(events)
-    };
+    }
+}
+
+/// What one run of `send` took.
+struct Sent {
+    batches: usize,
+    elapsed: Duration,
+    cpu_seconds: f64,
+}
+
+impl Sent {
+    fn events(&self) -> f64 {
+        (self.batches * EVENTS_PER_BATCH) as f64
+    }
+
+    /// Events/s, ms per batch and µs of CPU (server and client) per event.
+    fn rates(&self) -> String {
+        format!(
+            "{:.0} events/s ({:.1} ms per batch; {:.0} µs CPU per event, server and client)",
+            self.events() / self.elapsed.as_secs_f64(),
+            self.elapsed.as_secs_f64() * 1000.0 / self.batches as f64,
+            self.cpu_seconds * 1e6 / self.events(),
+        )
+    }
+}
+
+/// Sends `batches` fresh batches over `connections` connections at once, each answered before the
+/// connection sends its next.
+async fn send(
+    server: &RunningServer,
+    secret: &str,
+    source: &mut Batches,
+    batches: usize,
+    connections: usize,
+) -> anyhow::Result<Sent> {
+    let mut senders = Vec::new();
+    for _ in 0..connections {
+        let client = Client::connect(server, secret).await?;
+        let batches: Vec<Value> = (0..batches / connections).map(|_| source.batch()).collect();
+        senders.push((client, batches));
+    }
+    let cpu_before = cpu_seconds();
+    let started = Instant::now();
+    let tasks: Vec<_> = senders
+        .into_iter()
+        .map(|(mut client, batches)| {
+            tokio::spawn(async move {
+                for batch in &batches {
+                    let (status, body) = client.post("/inbox/events", batch).await?;
+                    if status != 200 {
+                        bail!("ingest answered {status}: {}", String::from_utf8_lossy(&body));
+                    }
+                }
+                anyhow::Ok(batches.len())
+            })
+        })
+        .collect();
+    let mut sent = 0;
+    for task in tasks {
+        sent += task.await??;
+    }
+    Ok(Sent { batches: sent, elapsed: started.elapsed(), cpu_seconds: cpu_seconds() - cpu_before })
+}
+
+/// Events per second through `POST /inbox/events`, 1,000 per batch, each batch one durable commit:
+/// from one client, then from `INGEST_CONNECTIONS` clients at once (fresh batches each time); then
+/// the folding of what they left pending, and a sustained run that keeps the fold busy.
+async fn ingest(server: &RunningServer, secret: &str, workspace: &Workspace) -> anyhow::Result<String> {
+    let ids = user_ids(workspace);
+    if ids.is_empty() {
+        return Ok(String::new());
+    }
+    let users = ids.len();
+    let mut source = Batches { ids, state: 0x2545_f491_4f6c_dd1d };
     let mut report = String::new();
     for connections in [1, INGEST_CONNECTIONS] {
-        let mut senders = Vec::new();
-        for _ in 0..connections {
-            let client = Client::connect(server, secret).await?;
-            let batches: Vec<Value> = (0..INGEST_BATCHES / connections).map(|_| batch()).collect();
-            senders.push((client, batches));
-        }
-        let cpu_before = cpu_seconds();
-        let started = Instant::now();
-        let tasks: Vec<_> = senders
-            .into_iter()
-            .map(|(mut client, batches)| {
-                tokio::spawn(async move {
-                    for batch in &batches {
-                        let (status, body) = client.post("/inbox/events", batch).await?;
-                        if status != 200 {
-                            bail!("ingest answered {status}: {}", String::from_utf8_lossy(&body));
-                        }
-                    }
-                    anyhow::Ok(batches.len())
-                })
-            })
-            .collect();
-        let mut sent = 0;
-        for task in tasks {
-            sent += task.await??;
-        }
-        let elapsed = started.elapsed();
-        let events = (sent * EVENTS_PER_BATCH) as f64;
+        let sent = send(server, secret, &mut source, INGEST_BATCHES, connections).await?;
         let plural = if connections == 1 { "" } else { "s" };
         report.push_str(&format!(
-            "| ingest, {sent} batches of {EVENTS_PER_BATCH} events over HTTP, {connections} connection{plural} | {:.0} events/s ({:.1} ms per batch; {:.0} µs CPU per event, server and client) |\n",
-            events / elapsed.as_secs_f64(),
-            elapsed.as_secs_f64() * 1000.0 / sent as f64,
-            (cpu_seconds() - cpu_before) * 1e6 / events,
+            "| ingest, {} batches of {EVENTS_PER_BATCH} events over HTTP, {connections} connection{plural} | {} |\n",
+            sent.batches,
+            sent.rates()
         ));
     }
     report.push_str(&fold(server).await?);
+    report.push_str(&sustained(server, secret, &mut source, users).await?);
     Ok(report)
 }
 
@@ -664,17 +711,39 @@ async fn ingest(server: &RunningServer, secret: &str, workspace: &Workspace) -> 
 async fn fold(server: &RunningServer) -> anyhow::Result<String> {
     let pending = server.store.pending_activity();
     if pending == 0 {
-        return Ok(String::new());
+        return Ok("| folding the ingest's pending records into the documents afterwards | none was left |\n".into());
     }
     let cpu_before = cpu_seconds();
     let started = Instant::now();
-    while server.store.fold_activity(FOLD_CHUNK).await? > 0 {}
+    fold_all(server).await?;
     let elapsed = started.elapsed();
     Ok(format!(
         "| folding the ingest's {pending} pending records into the documents afterwards, {FOLD_CHUNK} a transaction | {:.2} s ({:.0} records/s; {:.0} µs CPU per record) |\n",
         elapsed.as_secs_f64(),
         pending as f64 / elapsed.as_secs_f64(),
         (cpu_seconds() - cpu_before) * 1e6 / pending as f64,
+    ))
+}
+
+async fn fold_all(server: &RunningServer) -> anyhow::Result<()> {
+    while server.store.fold_activity(FOLD_CHUNK).await? > 0 {}
+    Ok(())
+}
+
+/// Events without pause for long enough that the fold has to keep up: a first half fills the
+/// pending records towards the limit past which the fold runs while writes come (`FOLD_AT`), the
+/// second half is timed. Below 10,000 users (the test's small runs), a token run.
+async fn sustained(server: &RunningServer, secret: &str, source: &mut Batches, users: usize) -> anyhow::Result<String> {
+    let half = if users >= 10_000 { FOLD_AT / EVENTS_PER_BATCH } else { INGEST_CONNECTIONS };
+    send(server, secret, source, half, INGEST_CONNECTIONS).await?;
+    let sent = send(server, secret, source, half, INGEST_CONNECTIONS).await?;
+    let pending = server.store.pending_activity();
+    // What is left is folded before the measures that follow, which it would disturb.
+    fold_all(server).await?;
+    Ok(format!(
+        "| ingest sustained: {} batches from {INGEST_CONNECTIONS} connections after {half} more, the fold running alongside ({pending} records pending at the end) | {} |\n",
+        sent.batches,
+        sent.rates()
     ))
 }
 

@@ -22,7 +22,7 @@ use crate::domain::{Id, Platform, Role, Timestamp, WorkspaceId};
 use crate::model::{User, UserActivity};
 
 pub use codec::Documents;
-pub use pending::FOLD_CHUNK;
+pub use pending::{FOLD_AT, FOLD_CHUNK};
 pub use postgres::{is_postgres_url, PostgresStore};
 pub use sqlite::SqliteStore;
 

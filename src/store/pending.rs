@@ -30,8 +30,14 @@ use crate::domain::{Id, WorkspaceId};
 use crate::model::{User, UserActivity};
 
 /// Records pending beyond which a fold runs even while writes keep coming: bounds the memory
-/// they take (a few hundred bytes each) and the replay of a cold start.
+/// they take (a few hundred bytes each, messages aside) and the work a read may find pending.
 pub const FOLD_AT: usize = 200_000;
+
+/// Bytes of pending records beyond which a fold runs likewise, should their messages be long.
+pub const FOLD_AT_BYTES: usize = 64 << 20;
+
+/// What a record held in memory takes besides its encoded size (map entry, vectors, strings).
+const RECORD_OVERHEAD: usize = 128;
 
 /// Records folded per transaction: each holds the writer for tens of milliseconds at most.
 pub const FOLD_CHUNK: usize = 2_000;
@@ -42,12 +48,22 @@ type Key = (WorkspaceId, Id);
 struct Records {
     /// Each user's records, in seq order.
     by_user: HashMap<Key, Vec<(i64, UserActivity)>>,
-    /// Every record's seq and user, in seq order: what a fold takes first.
-    order: VecDeque<(i64, Key)>,
+    /// Every record's seq, user and size, in seq order: what a fold takes first.
+    order: VecDeque<(i64, Key, usize)>,
+    /// About how much memory the records take.
+    bytes: usize,
     /// The last seq read from the table (or appended by this store).
     through: i64,
     /// Folds of this store so far: a read that saw it change reads again.
     folds: u64,
+}
+
+/// One record as read from the table or appended.
+pub struct Record {
+    seq: i64,
+    key: Key,
+    activity: UserActivity,
+    size: usize,
 }
 
 #[derive(Default)]
@@ -72,6 +88,11 @@ impl Pending {
         self.records.read().map(|r| r.order.len()).unwrap_or(0)
     }
 
+    /// Whether so much is pending that it is folded even while writes keep coming.
+    pub fn over_limit(&self) -> bool {
+        self.records.read().map(|r| r.order.len() >= FOLD_AT || r.bytes >= FOLD_AT_BYTES).unwrap_or(false)
+    }
+
     /// The last seq appended (as far as this store has read): what a whole-document write includes.
     pub fn through(&self) -> anyhow::Result<i64> {
         Ok(self.records.read().map_err(|_| poisoned())?.through)
@@ -88,8 +109,10 @@ impl Pending {
         while let Some(row) = rows.next()? {
             let id =
                 id_from_bytes(row.get_ref(2)?.as_blob()?).ok_or_else(|| anyhow::anyhow!("a user id of 12 bytes"))?;
-            let activity: UserActivity = rmp_serde::from_slice(row.get_ref(3)?.as_blob()?)?;
-            read.push((row.get::<_, i64>(0)?, (row.get::<_, WorkspaceId>(1)?, id), activity));
+            let bytes = row.get_ref(3)?.as_blob()?;
+            let activity: UserActivity = rmp_serde::from_slice(bytes)?;
+            let size = bytes.len() + RECORD_OVERHEAD;
+            read.push(Record { seq: row.get(0)?, key: (row.get(1)?, id), activity, size });
         }
         if !read.is_empty() {
             self.insert(read)?;
@@ -98,14 +121,15 @@ impl Pending {
     }
 
     /// Adds records read or appended, skipping those already held.
-    fn insert(&self, records: Vec<(i64, Key, UserActivity)>) -> anyhow::Result<()> {
+    fn insert(&self, records: Vec<Record>) -> anyhow::Result<()> {
         let mut held = self.records.write().map_err(|_| poisoned())?;
-        for (seq, key, activity) in records {
+        for Record { seq, key, activity, size } in records {
             if seq <= held.through {
                 continue;
             }
             held.through = seq;
-            held.order.push_back((seq, key));
+            held.order.push_back((seq, key, size));
+            held.bytes += size;
             held.by_user.entry(key).or_default().push((seq, activity));
         }
         Ok(())
@@ -118,21 +142,22 @@ impl Pending {
         tx: &rusqlite::Transaction,
         workspace: WorkspaceId,
         activity: &[(Id, UserActivity)],
-    ) -> anyhow::Result<Vec<(i64, Key, UserActivity)>> {
+    ) -> anyhow::Result<Vec<Record>> {
         let mut insert = tx.prepare_cached(
             "INSERT INTO pending_activity (workspace_id, user_id, activity) VALUES (?1, ?2, ?3) RETURNING seq",
         )?;
         let mut appended = Vec::with_capacity(activity.len());
         for (id, user_activity) in activity {
             let bytes = rmp_serde::to_vec(user_activity)?;
-            let seq: i64 = insert.query_row(params![workspace, &id.as_bytes()[..], bytes], |r| r.get(0))?;
-            appended.push((seq, (workspace, *id), user_activity.clone()));
+            let seq: i64 = insert.query_row(params![workspace, &id.as_bytes()[..], &bytes], |r| r.get(0))?;
+            let size = bytes.len() + RECORD_OVERHEAD;
+            appended.push(Record { seq, key: (workspace, *id), activity: user_activity.clone(), size });
         }
         Ok(appended)
     }
 
     /// Holds what `append` appended, once its transaction committed.
-    pub fn appended(&self, records: Vec<(i64, Key, UserActivity)>) -> anyhow::Result<()> {
+    pub fn appended(&self, records: Vec<Record>) -> anyhow::Result<()> {
         self.insert(records)
     }
 
@@ -221,8 +246,8 @@ impl Pending {
         let (last, mut groups) = {
             let held = self.records.read().map_err(|_| poisoned())?;
             let taken = limit.min(held.order.len());
-            let Some(&(last, _)) = taken.checked_sub(1).and_then(|i| held.order.get(i)) else { return Ok(0) };
-            let mut keys: Vec<Key> = held.order.iter().take(limit).map(|(_, key)| *key).collect();
+            let Some(&(last, _, _)) = taken.checked_sub(1).and_then(|i| held.order.get(i)) else { return Ok(0) };
+            let mut keys: Vec<Key> = held.order.iter().take(limit).map(|(_, key, _)| *key).collect();
             keys.sort_unstable();
             keys.dedup();
             let groups: Vec<(Key, Vec<(i64, UserActivity)>)> = keys
@@ -262,8 +287,9 @@ impl Pending {
         tx.commit()?;
         let mut held = self.records.write().map_err(|_| poisoned())?;
         let mut removed = 0;
-        while held.order.front().is_some_and(|(seq, _)| *seq <= last) {
-            let Some((_, key)) = held.order.pop_front() else { break };
+        while held.order.front().is_some_and(|(seq, _, _)| *seq <= last) {
+            let Some((_, key, size)) = held.order.pop_front() else { break };
+            held.bytes -= size;
             if let Some(records) = held.by_user.get_mut(&key) {
                 records.retain(|(seq, _)| *seq > last);
                 if records.is_empty() {
@@ -338,6 +364,29 @@ mod tests {
 
     async fn versions(store: &SqliteStore, workspace: WorkspaceId, ids: &[Id]) -> Vec<i64> {
         store.users_versioned(workspace, ids).await.expect("versioned").into_iter().map(|(_, v)| v).collect()
+    }
+
+    #[test]
+    fn what_is_pending_is_over_the_limit_by_count_or_by_bytes() {
+        let record = |seq: i64, size: usize| super::Record {
+            seq,
+            key: (1, Id::from_bytes([seq as u8; 12])),
+            activity: UserActivity { received: Timestamp(0), events: Vec::new() },
+            size,
+        };
+        let by_count = super::Pending::default();
+        by_count.insert((1..super::FOLD_AT as i64).map(|seq| record(seq, 200)).collect()).expect("insert");
+        assert!(!by_count.over_limit());
+        by_count.insert(vec![record(super::FOLD_AT as i64, 200)]).expect("insert");
+        assert!(by_count.over_limit());
+
+        let by_bytes = super::Pending::default();
+        by_bytes.insert(vec![record(1, super::FOLD_AT_BYTES / 2)]).expect("insert");
+        assert!(!by_bytes.over_limit());
+        by_bytes.insert(vec![record(1, super::FOLD_AT_BYTES)]).expect("a seq held already is skipped");
+        assert!(!by_bytes.over_limit());
+        by_bytes.insert(vec![record(2, super::FOLD_AT_BYTES / 2)]).expect("insert");
+        assert!(by_bytes.over_limit());
     }
 
     #[tokio::test]

@@ -12,7 +12,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use super::checkpoint::{Checkpointer, WAL_BOUND_PAGES};
 use super::codec::{decode, encode, id_from_bytes, new_origin, Documents};
-use super::pending::{Pending, Stored, FOLD_AT, FOLD_CHUNK};
+use super::pending::{Pending, Stored, FOLD_CHUNK};
 use super::{
     distinct, event_applied_elsewhere, Agent, Attempt, Bot, Change, ChangeKind, Commit, Conflict, Delivery,
     DeliveryStatus, SegmentRecord, Store, StoreResult, Subscription, Token, Version,
@@ -269,7 +269,7 @@ impl SqliteStore {
 }
 
 /// Folds pending activity into the documents while the writer is idle, or whenever more than
-/// `FOLD_AT` records are pending; ends with the store.
+/// `FOLD_AT` records (or `FOLD_AT_BYTES`) are pending; ends with the store.
 fn fold_in_background(inner: &Weak<Inner>) {
     let mut more = false;
     loop {
@@ -277,10 +277,9 @@ fn fold_in_background(inner: &Weak<Inner>) {
             std::thread::sleep(FOLD_WHEN_IDLE_FOR / 2);
         }
         let Some(inner) = inner.upgrade() else { return };
-        let pending = inner.pending.len();
         let idle = inner.last_write.lock().is_ok_and(|last| last.elapsed() >= FOLD_WHEN_IDLE_FOR);
         more = false;
-        if pending == 0 || (!idle && pending < FOLD_AT) {
+        if inner.pending.len() == 0 || !(idle || inner.pending.over_limit()) {
             continue;
         }
         let folded = match inner.writer.lock() {
