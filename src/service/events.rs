@@ -285,11 +285,9 @@ async fn ingest_once(
     };
     // Without the documents, the users the events find are those the engine holds.
     let deferred: HashSet<Id> = if reads_documents { HashSet::new() } else { wanted.into_iter().collect() };
-    let mut activity: HashMap<Id, UserActivity> = HashMap::new();
+    // What the events do to each user they find, in order.
+    let mut events_of: HashMap<Id, UserActivity> = HashMap::new();
     let mut created_visitors: HashMap<(Platform, String), Id> = HashMap::new();
-    // In first-touched order (the commit's order), with a set to test membership in O(1).
-    let mut touched: Vec<Id> = Vec::new();
-    let mut touched_set: HashSet<Id> = HashSet::new();
     let mut triggers = Vec::new();
     let mut applied_ids = Vec::new();
     let (mut applied, mut duplicates) = (0, 0);
@@ -341,31 +339,33 @@ async fn ingest_once(
             }
             applied_ids.push(event_id.clone());
         }
-        match users.get_mut(&id) {
-            Some(user) => {
-                event.activity().apply(user);
-                user.updated_at = received.max(user.updated_at);
-            }
-            None if deferred.contains(&id) => {
-                let pending = activity.entry(id).or_insert_with(|| UserActivity { received, events: Vec::new() });
-                pending.events.push(event.activity());
-            }
-            None => continue,
+        if !users.contains_key(&id) && !deferred.contains(&id) {
+            continue;
         }
+        let user_activity = events_of.entry(id).or_insert_with(|| UserActivity { received, events: Vec::new() });
+        user_activity.events.push(event.activity());
         triggers.extend(trigger(id, event));
         applied += 1;
-        if touched_set.insert(id) {
-            touched.push(id);
+    }
+    // The documents read (and the visitors created) take their events; the other users' are
+    // committed as they are, deferred.
+    let (mut rewritten, mut activity) = (Vec::new(), Vec::new());
+    for (id, user_activity) in events_of {
+        match users.get_mut(&id) {
+            Some(user) => {
+                user_activity.apply(user);
+                rewritten.push(id);
+            }
+            None => activity.push((id, user_activity)),
         }
     }
     let deliveries = workspace.deliveries(&triggers, |id| users.get(&id));
-    let mut upsert: Vec<User> = touched.iter().filter_map(|id| users.remove(id)).collect();
+    let mut upsert: Vec<User> = rewritten.iter().filter_map(|id| users.remove(id)).collect();
     // In id order, which is mostly the engine's slot order: neighbouring updates meet the same
     // bitmap containers.
     upsert.sort_unstable_by_key(|user| user.id);
-    let expected = expected(&versions, &upsert);
-    let mut activity: Vec<(Id, UserActivity)> = activity.into_iter().collect();
     activity.sort_unstable_by_key(|(id, _)| *id);
+    let expected = expected(&versions, &upsert);
     let commit = Commit { upsert, activity, event_ids: applied_ids, deliveries, expected, ..Commit::default() };
     // Events change only the activity of the users they find (a visitor they create is new), so
     // the engine keeps their texts, identities and attributes. On PostgreSQL, what another node

@@ -56,7 +56,11 @@ struct Inner {
 }
 
 /// How long the writer must have been idle before pending activity is folded (below `FOLD_AT`).
-const FOLD_WHEN_IDLE_FOR: Duration = Duration::from_millis(250);
+/// The store's unit tests fold by hand, at the moments they check.
+const FOLD_WHEN_IDLE_FOR: Duration = Duration::from_millis(if cfg!(test) { 3_600_000 } else { 250 });
+
+/// How often the fold thread looks at the writer and what is pending.
+const FOLD_POLL: Duration = Duration::from_millis(125);
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
@@ -274,7 +278,7 @@ fn fold_in_background(inner: &Weak<Inner>) {
     let mut more = false;
     loop {
         if !more {
-            std::thread::sleep(FOLD_WHEN_IDLE_FOR / 2);
+            std::thread::sleep(FOLD_POLL);
         }
         let Some(inner) = inner.upgrade() else { return };
         let idle = inner.last_write.lock().is_ok_and(|last| last.elapsed() >= FOLD_WHEN_IDLE_FOR);
