@@ -219,7 +219,7 @@ impl SnapshotStart {
             "| cold start from the engine snapshot (open store, read the snapshot, replay {} changes, first query answered over HTTP) | {:.2} s |\n\
              | reading the snapshot file into an engine, alone | {:.2} s |\n\
              | writing the snapshot (serialize, fsync, rename): wall (of which under the engine's read lock) | {:.2} s ({:.2} s) |\n\
-             | first query after the bench's earlier writes (it merges their changes into the presorted orders) | {} |\n\
+             | first query after the bench's earlier writes (their changes to the presorted orders are merged by then in the background, once writes paused, or by this query) | {} |\n\
              | longest query while the snapshot is written, one client querying and one writing | {} ({} queries) |\n\
              | snapshot file size | {:.0} MB ({:.0} bytes/user) |\n\
              | RSS growth while loading the workspace from the snapshot | {:.0} MiB ({:.0} bytes/user) |\n\

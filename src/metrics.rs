@@ -201,6 +201,7 @@ impl Metrics {
         let mut total = String::new();
         let mut from_snapshot = String::new();
         let mut replayed = String::new();
+        let mut unmerged = String::new();
         for (id, name) in workspaces {
             let Ok(workspace) = app.workspace(id).await else { continue };
             let engine = workspace.engine.read();
@@ -209,6 +210,11 @@ impl Metrics {
             let _ = writeln!(users, "inboxd_engine_users{{{label}}} {}", engine.len());
             let _ = writeln!(index, "inboxd_engine_index_bytes{{{label}}} {}", memory.index());
             let _ = writeln!(total, "inboxd_engine_memory_bytes{{{label}}} {}", memory.total());
+            let _ = writeln!(
+                unmerged,
+                "inboxd_engine_unmerged_order_changes{{{label}}} {}",
+                engine.unmerged_order_changes()
+            );
             let (loaded, changes) = match workspace.started_from {
                 StartedFrom::Store => (0, 0),
                 StartedFrom::Snapshot { replayed, .. } => (1, replayed),
@@ -223,6 +229,11 @@ impl Metrics {
                 "inboxd_engine_memory_bytes",
                 "Bytes of the workspace's engine in all (index, rows, identity lookups).",
                 total,
+            ),
+            (
+                "inboxd_engine_unmerged_order_changes",
+                "Changed users not yet merged into the workspace's presorted orders (merged once writes pause, or by a query).",
+                unmerged,
             ),
             (
                 "inboxd_engine_from_snapshot",

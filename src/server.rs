@@ -149,6 +149,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
     tokio::spawn(deliverer.run());
     app.follow_changes();
     app.snapshot_periodically();
+    app.merge_orders_when_idle();
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(async move {
         axum::serve(listener, router(state))

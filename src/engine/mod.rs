@@ -356,6 +356,23 @@ impl Engine {
         self.matching(filter, clock).len()
     }
 
+    /// Whether some presorted order has so many pending changes that a query would merge them.
+    pub fn orders_need_merge(&self) -> bool {
+        self.orders.iter().any(|order| order.read().needs_merge())
+    }
+
+    /// Changes waiting to be merged into the presorted orders, all orders together.
+    pub fn unmerged_order_changes(&self) -> usize {
+        self.orders.iter().map(|order| order.read().unmerged()).sum()
+    }
+
+    /// Merges the pending changes of one order that has many; false when none has.
+    pub fn merge_one_order(&self) -> bool {
+        let Some(order) = self.orders.iter().find(|order| order.read().needs_merge()) else { return false };
+        order.write().merge(&self.rows);
+        true
+    }
+
     /// The members of a result from the `skip`th to the `end`th in the presorted order of `sort`,
     /// merging pending changes into the order first if many.
     fn walk_page(&self, sort: Sort, skip: u64, end: u64, member: impl Fn(u32) -> bool) -> Vec<u32> {

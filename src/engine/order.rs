@@ -95,6 +95,11 @@ impl SortOrder {
         }
     }
 
+    /// How many changed slots wait to be merged into the base.
+    pub fn unmerged(&self) -> usize {
+        self.pending.len()
+    }
+
     pub fn needs_merge(&self) -> bool {
         self.pending.len() > MERGE_AT
     }

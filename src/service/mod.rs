@@ -14,6 +14,7 @@ pub mod export;
 pub mod feed;
 pub mod import;
 pub mod integrations;
+mod merge;
 mod recent;
 pub mod snapshot;
 pub mod users;

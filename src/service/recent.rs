@@ -26,7 +26,7 @@ struct Recent {
 }
 
 /// Where the writes stood when a read began.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Mark(u64);
 
 /// The users written since a mark.

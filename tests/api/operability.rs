@@ -164,3 +164,29 @@ async fn metrics_show_the_webhook_backlog() {
         assert!(text.lines().any(|l| l == line), "no line {line:?} in\n{text}");
     }
 }
+
+/// A gauge of /metrics for the workspace "acme".
+async fn acme_gauge(app: &TestApp, name: &str) -> u64 {
+    let text = app.raw(Method::GET, "/metrics", None, None, None).await.text();
+    let prefix = format!("{name}{{workspace=\"acme\"}} ");
+    let line = text.lines().find(|l| l.starts_with(&prefix)).unwrap_or_else(|| panic!("no {prefix} in\n{text}"));
+    line[prefix.len()..].parse().expect("a count")
+}
+
+#[tokio::test]
+async fn once_writes_pause_their_changes_are_merged_into_the_presorted_orders() {
+    // More changed users than a query merges on its own (2,048), and no query: a background task
+    // merges them once the writes pause, so the next query does not.
+    let app = spawn_app().await;
+    for batch in 0..3 {
+        let rows: Vec<Value> = (0..1_000).map(|i| json!({"uuid": format!("u{batch}-{i}")})).collect();
+        app.import(json!(rows)).await;
+    }
+    let mut waited = 0;
+    while acme_gauge(&app, "inboxd_engine_unmerged_order_changes").await > 0 {
+        assert!(waited < 100, "merged within seconds of the last write");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert_eq!(app.query(json!({"limit": 1})).await["meta"]["total"], json!(3_000));
+}
