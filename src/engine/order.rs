@@ -120,9 +120,24 @@ impl SortOrder {
         let stale = std::mem::take(&mut self.stale);
         let is_stale = |slot: u32| stale.get(slot as usize / 64).is_some_and(|word| word & (1 << (slot % 64)) != 0);
         self.base.retain(|slot| !is_stale(*slot));
-        if fresh.len() > self.base.len() / 8 {
-            self.base.extend_from_slice(&fresh);
-            self.base.sort_unstable_by(|a, b| compare(&rows[*a as usize], &rows[*b as usize], asc));
+        // The base's remaining entries kept their keys, so both runs are sorted: many changes are
+        // merged in one linear pass, a few by a binary search each.
+        if fresh.len() > self.base.len() / 16 {
+            let old = std::mem::take(&mut self.base);
+            let mut merged = Vec::with_capacity(old.len() + fresh.len());
+            let (mut i, mut j) = (0, 0);
+            while i < old.len() && j < fresh.len() {
+                if compare(&rows[old[i] as usize], &rows[fresh[j] as usize], asc) == Ordering::Greater {
+                    merged.push(fresh[j]);
+                    j += 1;
+                } else {
+                    merged.push(old[i]);
+                    i += 1;
+                }
+            }
+            merged.extend_from_slice(&old[i..]);
+            merged.extend_from_slice(&fresh[j..]);
+            self.base = merged;
         } else {
             let old = std::mem::take(&mut self.base);
             let mut merged = Vec::with_capacity(old.len() + fresh.len());
