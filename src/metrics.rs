@@ -232,7 +232,7 @@ impl Metrics {
             ),
             (
                 "inboxd_engine_unmerged_order_changes",
-                "Changed users not yet merged into the workspace's presorted orders (merged once writes pause, or by a query).",
+                "Changed users not yet merged into the workspace's presorted orders, all orders together (an order with more than 2,048 is merged by the next query that walks it, or once writes pause).",
                 unmerged,
             ),
             (
