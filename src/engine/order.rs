@@ -122,26 +122,22 @@ impl SortOrder {
         self.base.retain(|slot| !is_stale(*slot));
         // The base's remaining entries kept their keys, so both runs are sorted: many changes are
         // merged in one linear pass, a few by a binary search each.
-        if fresh.len() > self.base.len() / 16 {
-            let old = std::mem::take(&mut self.base);
-            let mut merged = Vec::with_capacity(old.len() + fresh.len());
-            let (mut i, mut j) = (0, 0);
-            while i < old.len() && j < fresh.len() {
-                if compare(&rows[old[i] as usize], &rows[fresh[j] as usize], asc) == Ordering::Greater {
-                    merged.push(fresh[j]);
-                    j += 1;
+        let old = std::mem::take(&mut self.base);
+        let mut merged = Vec::with_capacity(old.len() + fresh.len());
+        let mut from = 0;
+        if fresh.len() > old.len() / 16 {
+            let mut fresh = fresh.into_iter().peekable();
+            while let (Some(&kept), Some(&slot)) = (old.get(from), fresh.peek()) {
+                if compare(&rows[kept as usize], &rows[slot as usize], asc) == Ordering::Greater {
+                    merged.push(slot);
+                    fresh.next();
                 } else {
-                    merged.push(old[i]);
-                    i += 1;
+                    merged.push(kept);
+                    from += 1;
                 }
             }
-            merged.extend_from_slice(&old[i..]);
-            merged.extend_from_slice(&fresh[j..]);
-            self.base = merged;
+            merged.extend(fresh);
         } else {
-            let old = std::mem::take(&mut self.base);
-            let mut merged = Vec::with_capacity(old.len() + fresh.len());
-            let mut from = 0;
             for slot in fresh {
                 let row = &rows[slot as usize];
                 let at =
@@ -150,9 +146,9 @@ impl SortOrder {
                 merged.push(slot);
                 from = at;
             }
-            merged.extend_from_slice(&old[from..]);
-            self.base = merged;
         }
+        merged.extend_from_slice(&old[from..]);
+        self.base = merged;
         self.stale = stale;
         for slot in std::mem::take(&mut self.pending) {
             self.stale[slot as usize / 64] &= !(1 << (slot % 64));
