@@ -205,8 +205,9 @@ struct SnapshotStart {
     rss_growth_kib: u64,
     /// Engine bytes after loading the snapshot.
     memory: usize,
-    /// The query just before, the first after the bench's earlier writes: it merges what they
-    /// changed in the presorted orders, and would otherwise be counted as one during the snapshot.
+    /// The query just before, the first after the bench's earlier writes: it would merge what they
+    /// changed in the presorted orders, had the background merge not done so once they paused, and
+    /// would otherwise be counted as one during the snapshot.
     first_after_writes: Duration,
     /// Queries while the snapshot was written, writes arriving.
     during: QueriesDuring,

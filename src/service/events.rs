@@ -14,7 +14,7 @@ use crate::fields::{
 use crate::limits::{MAX_EVENTS, MAX_LONG_TEXT, MAX_SHORT_TEXT};
 use crate::model::{Activity, Message, User, UserActivity};
 use crate::store::Commit;
-use crate::webhooks::{Order, Trigger};
+use crate::webhooks::{HookEvent, Order, Trigger};
 
 #[derive(Clone, Debug)]
 enum Subject {
@@ -212,7 +212,8 @@ impl Event {
 fn reads_documents(app: &App, workspace: &Workspace) -> bool {
     let catalog = workspace.catalog.read();
     !app.store.defers_activity()
-        || catalog.subscriptions.iter().any(|s| matches!(s.event.as_str(), "newMessageHook" | "newOrderHook"))
+        || (catalog.subscriptions.iter())
+            .any(|s| matches!(HookEvent::parse(&s.event), Some(HookEvent::NewMessage | HookEvent::NewOrder)))
 }
 
 /// Applies a batch of events (POST /inbox/events).
@@ -235,13 +236,12 @@ pub async fn ingest(app: &App, workspace: &Workspace, body: &Value) -> Result<Va
     // The users are read while the write ahead may still be under way (on the embedded store the
     // read shares the writer's connection, so it overlaps that write's engine update and answer);
     // under the lock only those written since are read again.
-    let ahead = match reads_documents(app, workspace) {
+    let mut ahead = match reads_documents(app, workspace) {
         true => Some(Ahead::read(&*app.store, workspace, &concerned_users(workspace, &parsed)).await?),
         false => None,
     };
     let _write = workspace.writer.lock().await;
     let parsed = &parsed;
-    let mut ahead = ahead;
     retrying(|| ingest_once(app, workspace, parsed, received, ahead.take())).await
 }
 

@@ -115,13 +115,14 @@ impl Pending {
             read.push(Record { seq: row.get(0)?, key: (row.get(1)?, id), activity, size });
         }
         if !read.is_empty() {
-            self.insert(read)?;
+            self.hold(read)?;
         }
         Ok(())
     }
 
-    /// Adds records read or appended, skipping those already held.
-    fn insert(&self, records: Vec<Record>) -> anyhow::Result<()> {
+    /// Holds records read from the table, or appended once their transaction committed,
+    /// skipping those already held.
+    pub fn hold(&self, records: Vec<Record>) -> anyhow::Result<()> {
         let mut held = self.records.write().map_err(|_| poisoned())?;
         for Record { seq, key, activity, size } in records {
             if seq <= held.through {
@@ -136,7 +137,7 @@ impl Pending {
     }
 
     /// Appends records inside the write transaction `tx`, which has refreshed first (so no seq
-    /// is skipped); they are held once `tx` commits (`appended`).
+    /// is skipped); they are held once `tx` commits (`hold`).
     pub fn append(
         &self,
         tx: &rusqlite::Transaction,
@@ -154,11 +155,6 @@ impl Pending {
             appended.push(Record { seq, key: (workspace, *id), activity: user_activity.clone(), size });
         }
         Ok(appended)
-    }
-
-    /// Holds what `append` appended, once its transaction committed.
-    pub fn appended(&self, records: Vec<Record>) -> anyhow::Result<()> {
-        self.insert(records)
     }
 
     /// How many of a user's records a document written through `events_through` lacks.
@@ -370,17 +366,17 @@ mod tests {
             size,
         };
         let by_count = super::Pending::default();
-        by_count.insert((1..super::FOLD_AT as i64).map(|seq| record(seq, 200)).collect()).expect("insert");
+        by_count.hold((1..super::FOLD_AT as i64).map(|seq| record(seq, 200)).collect()).expect("insert");
         assert!(!by_count.over_limit());
-        by_count.insert(vec![record(super::FOLD_AT as i64, 200)]).expect("insert");
+        by_count.hold(vec![record(super::FOLD_AT as i64, 200)]).expect("insert");
         assert!(by_count.over_limit());
 
         let by_bytes = super::Pending::default();
-        by_bytes.insert(vec![record(1, super::FOLD_AT_BYTES / 2)]).expect("insert");
+        by_bytes.hold(vec![record(1, super::FOLD_AT_BYTES / 2)]).expect("insert");
         assert!(!by_bytes.over_limit());
-        by_bytes.insert(vec![record(1, super::FOLD_AT_BYTES)]).expect("a seq held already is skipped");
+        by_bytes.hold(vec![record(1, super::FOLD_AT_BYTES)]).expect("a seq held already is skipped");
         assert!(!by_bytes.over_limit());
-        by_bytes.insert(vec![record(2, super::FOLD_AT_BYTES / 2)]).expect("insert");
+        by_bytes.hold(vec![record(2, super::FOLD_AT_BYTES / 2)]).expect("insert");
         assert!(by_bytes.over_limit());
     }
 

@@ -748,7 +748,7 @@ impl Store for SqliteStore {
                 .collect();
             record_changes(&tx, workspace, ChangeKind::User, &entities, &origin)?;
             tx.commit()?;
-            pending.appended(appended)?;
+            pending.hold(appended)?;
             Ok(())
         })
         .await
